@@ -1,0 +1,32 @@
+"""The `papermail` command line. Bad input is one clear line on stderr and a non-zero exit."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from config.settings import SettingsError
+from service.cli import db, serve
+
+app = typer.Typer(
+    name="papermail",
+    help="Trending AI research papers, matched to each reader, delivered to their inbox.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+serve.register(app)
+app.add_typer(db.app, name="db")
+
+
+class UsageError(Exception):
+    """Bad input from the user: printed as one line, exit code 2."""
+
+
+def main() -> None:
+    try:
+        app()
+    except (SettingsError, UsageError) as exc:
+        print(f"papermail: {exc}", file=sys.stderr)
+        sys.exit(2)

@@ -1,0 +1,20 @@
+"""The FastAPI application factory: public pages, admin, JSON API, health and metrics."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from config.settings import Settings, get_settings
+from service.web import health
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="papermail",
+        version="0.1.0",
+        description="Trending AI research papers, matched to each reader, delivered to their inbox.",
+    )
+    app.state.settings = settings
+    health.install(app)
+    return app

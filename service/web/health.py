@@ -1,0 +1,76 @@
+"""/healthz (database + broker, 503 when either is down) and /metrics (Prometheus)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+
+from config.settings import Settings
+from service import db
+
+REQUESTS = Counter("papermail_http_requests_total", "HTTP requests", ["method", "route", "status"])
+LATENCY = Histogram("papermail_http_request_seconds", "HTTP request latency", ["route"])
+
+
+def check_database(settings: Settings) -> dict[str, Any]:
+    try:
+        db.ping(settings)
+    except Exception as exc:  # any driver error means "down"; the detail says which
+        return {"ok": False, "error": f"{type(exc).__name__}: {exc}".splitlines()[0][:300]}
+    return {"ok": True}
+
+
+def check_broker(settings: Settings) -> dict[str, Any]:
+    if settings.broker_is_embedded:
+        folder = settings.broker_dir / "queue"
+        ok = folder.is_dir() and _writable(folder)
+        return {"ok": ok, "kind": "filesystem"} | ({} if ok else {"error": f"{folder} is not writable"})
+    import redis
+
+    try:
+        redis.Redis.from_url(settings.effective_broker_url, socket_timeout=2, socket_connect_timeout=2).ping()
+    except Exception as exc:  # connection refused, auth, timeout: all "down"
+        return {"ok": False, "kind": "redis", "error": f"{type(exc).__name__}: {exc}"[:300]}
+    return {"ok": True, "kind": "redis"}
+
+
+def _writable(folder: Any) -> bool:
+    import os
+
+    return os.access(folder, os.W_OK)
+
+
+def install(app: FastAPI) -> None:
+    settings: Settings = app.state.settings
+    if settings.broker_is_embedded:
+        (settings.broker_dir / "queue").mkdir(parents=True, exist_ok=True)
+
+    @app.middleware("http")
+    async def count_requests(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        # The route template, not the raw path: tokens in URLs must not explode label cardinality.
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        REQUESTS.labels(request.method, route, str(response.status_code)).inc()
+        LATENCY.labels(route).observe(time.perf_counter() - started)
+        return response
+
+    @app.get("/healthz", tags=["operations"])
+    async def healthz() -> JSONResponse:
+        checks = {
+            "database": await run_in_threadpool(check_database, settings),
+            "broker": await run_in_threadpool(check_broker, settings),
+        }
+        healthy = all(check["ok"] for check in checks.values())
+        body = {"status": "ok" if healthy else "unavailable", "checks": checks}
+        return JSONResponse(body, status_code=200 if healthy else 503)
+
+    @app.get("/metrics", tags=["operations"])
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,113 @@
+"""A real SMTP server for tests: aiosmtpd on an ephemeral loopback port.
+
+It keeps each accepted message's raw bytes and envelope, and can be told to answer a given
+recipient with a transient (4xx) or permanent (5xx) error, a number of times.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import threading
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+
+@dataclass
+class Received:
+    mail_from: str
+    rcpt_tos: list[str]
+    data: bytes
+
+    @property
+    def message(self) -> EmailMessage:
+        return email.message_from_bytes(self.data, policy=email.policy.default)  # type: ignore[return-value]
+
+
+@dataclass
+class _Rule:
+    code: str
+    times: int  # how many more times to answer with it; -1 = always
+
+
+class _Handler:
+    def __init__(self, sink: SmtpSink) -> None:
+        self.sink = sink
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
+    ) -> str:
+        rule = self.sink.take_rule(address)
+        if rule is not None:
+            return rule
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        data = envelope.original_content or b""
+        self.sink.record(Received(str(envelope.mail_from), list(envelope.rcpt_tos), data))
+        return "250 Message accepted for delivery"
+
+
+@dataclass
+class SmtpSink:
+    host: str = "127.0.0.1"
+    messages: list[Received] = field(default_factory=list)
+    _rules: dict[str, _Rule] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _arrived: threading.Condition = field(init=False)
+    _controller: Controller | None = None
+
+    def __post_init__(self) -> None:
+        self._arrived = threading.Condition(self._lock)
+
+    def start(self) -> None:
+        # port=0 asks the OS for a free port; decode_data=False keeps the exact bytes (DKIM).
+        self._controller = Controller(_Handler(self), hostname=self.host, port=0, decode_data=False)
+        self._controller.start()
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+
+    @property
+    def port(self) -> int:
+        assert self._controller is not None and self._controller.server is not None
+        return int(self._controller.server.sockets[0].getsockname()[1])
+
+    def answer(self, address: str, code: str, times: int = -1) -> None:
+        """Answer RCPT TO:<address> with CODE (e.g. '451 4.7.1 try later') TIMES times."""
+        with self._lock:
+            self._rules[address.lower()] = _Rule(code, times)
+
+    def take_rule(self, address: str) -> str | None:
+        with self._lock:
+            rule = self._rules.get(address.lower())
+            if rule is None or rule.times == 0:
+                return None
+            if rule.times > 0:
+                rule.times -= 1
+            return rule.code
+
+    def record(self, received: Received) -> None:
+        with self._arrived:
+            self.messages.append(received)
+            self._arrived.notify_all()
+
+    def wait_for(self, count: int, timeout: float = 30.0) -> list[Received]:
+        """Block until COUNT messages arrived (a condition variable, not a sleep)."""
+        with self._arrived:
+            if not self._arrived.wait_for(lambda: len(self.messages) >= count, timeout=timeout):
+                raise TimeoutError(f"expected {count} messages, got {len(self.messages)} in {timeout}s")
+            return list(self.messages)
+
+    def to(self, address: str) -> list[Received]:
+        with self._lock:
+            return [m for m in self.messages if address.lower() in (r.lower() for r in m.rcpt_tos)]
+
+    def settings_overrides(self) -> dict[str, Any]:
+        return {"mail_backend": "smtp", "smtp_host": self.host, "smtp_port": self.port, "smtp_security": "none"}

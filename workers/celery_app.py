@@ -1,0 +1,87 @@
+"""The Celery app, configured from Settings. Only configuration here; tasks live in workers.tasks."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from celery import Celery
+from kombu import Exchange, Queue
+
+from config.settings import Settings, get_settings
+
+QUEUES = ("transactional", "digests", "ingest")
+
+# Longer than any countdown or retry delay the project uses: Redis redelivers an unacked
+# message after this, so a shorter value would duplicate delayed tasks.
+REDIS_VISIBILITY_TIMEOUT_SECONDS = 6 * 60 * 60
+
+
+def broker_transport_options(settings: Settings) -> dict[str, Any]:
+    if settings.broker_is_embedded:
+        queue_dir = settings.broker_dir / "queue"
+        control_dir = settings.broker_dir / "control"
+        for folder in (queue_dir, control_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+        return {
+            # One folder both ways: producers and consumers on this machine share it.
+            "data_folder_in": str(queue_dir),
+            "data_folder_out": str(queue_dir),
+            "control_folder": str(control_dir),
+            "store_processed": False,
+            "polling_interval": 0.2,
+        }
+    return {"visibility_timeout": REDIS_VISIBILITY_TIMEOUT_SECONDS}
+
+
+def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
+    """What beat runs: each job's interval comes from Settings."""
+    return {}
+
+
+def configure(app: Celery, settings: Settings) -> Celery:
+    if settings.broker_is_embedded:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        (settings.data_dir / "results").mkdir(parents=True, exist_ok=True)
+    app.conf.update(
+        broker_url=settings.effective_broker_url,
+        result_backend=settings.effective_result_backend,
+        broker_transport_options=broker_transport_options(settings),
+        result_backend_transport_options=(
+            {} if settings.broker_is_embedded else {"visibility_timeout": REDIS_VISIBILITY_TIMEOUT_SECONDS}
+        ),
+        broker_connection_retry_on_startup=True,
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        result_expires=timedelta(days=1),
+        # A task is acknowledged after it ran, and re-queued if the worker process dies:
+        # delivery safety rests on the claim rows, so running twice is harmless.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_default_queue="digests",
+        task_queues=[Queue(name, Exchange(name), routing_key=name) for name in QUEUES],
+        task_routes={
+            "workers.tasks.send_transactional": {"queue": "transactional"},
+            "workers.tasks.send_digest_batch": {"queue": "digests"},
+            "workers.tasks.plan_digests": {"queue": "digests"},
+            "workers.tasks.poll_source": {"queue": "ingest"},
+            "workers.tasks.poll_due_sources": {"queue": "ingest"},
+            "workers.tasks.ping": {"queue": "transactional"},
+        },
+        beat_schedule=beat_schedule(settings),
+        timezone="UTC",
+        enable_utc=True,
+        worker_hijack_root_logger=False,
+        worker_send_task_events=False,
+    )
+    return app
+
+
+def create_app(settings: Settings | None = None) -> Celery:
+    app = Celery("papermail", include=["workers.tasks"])
+    return configure(app, settings or get_settings())
+
+
+app = create_app()
