@@ -98,7 +98,8 @@ class Paper(Base):
     # Taxonomy version the topics were computed with: a changed taxonomy re-classifies.
     taxonomy_version: Mapped[str | None] = mapped_column(String(64))
 
-    topics: Mapped[list[Topic]] = relationship(secondary="paper_topics", lazy="selectin")
+    # Read-only: paper_topics rows are written in bulk by service.taxonomy_store.
+    topics: Mapped[list[Topic]] = relationship(secondary="paper_topics", lazy="selectin", viewonly=True)
 
 
 class Source(Base):
