@@ -80,7 +80,8 @@ class Paper(Base):
     published_at: Mapped[datetime | None]
     # Never moves once set: a re-announcement or re-poll does not make an old paper new.
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Set by ingestion to the poll's time when metadata changed (not on re-classification).
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     abs_url: Mapped[str | None] = mapped_column(String(1024))
     pdf_url: Mapped[str | None] = mapped_column(String(1024))
     hf_url: Mapped[str | None] = mapped_column(String(1024))

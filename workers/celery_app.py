@@ -36,7 +36,14 @@ def broker_transport_options(settings: Settings) -> dict[str, Any]:
 
 def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
     """What beat runs: each job's interval comes from Settings."""
-    return {}
+    return {
+        "poll-due-sources": {
+            "task": "workers.tasks.poll_due_sources",
+            # Each source has its own interval (stored on its row); this tick asks which are due.
+            "schedule": timedelta(minutes=1),
+            "options": {"queue": "ingest", "expires": 60},
+        },
+    }
 
 
 def configure(app: Celery, settings: Settings) -> Celery:

@@ -7,7 +7,8 @@ import sys
 import typer
 
 from config.settings import SettingsError
-from service.cli import db, serve
+from service.cli import db, ingest, serve
+from service.cli.errors import UsageError
 
 app = typer.Typer(
     name="papermail",
@@ -17,11 +18,8 @@ app = typer.Typer(
     add_completion=False,
 )
 serve.register(app)
+ingest.register(app)
 app.add_typer(db.app, name="db")
-
-
-class UsageError(Exception):
-    """Bad input from the user: printed as one line, exit code 2."""
 
 
 def main() -> None:

@@ -40,6 +40,23 @@ def check_broker(settings: Settings) -> dict[str, Any]:
     return {"ok": True, "kind": "redis"}
 
 
+def sources_health(settings: Settings) -> dict[str, str]:
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import select
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from service.ingest.health import source_health
+    from service.models import Source
+
+    now, stale = datetime.now(UTC), timedelta(hours=settings.source_stale_hours)
+    try:
+        with db.session_scope(settings) as session:
+            return {s.name: source_health(s, now, stale) for s in session.scalars(select(Source).order_by(Source.name))}
+    except SQLAlchemyError:  # schema not created yet: nothing polled
+        return {}
+
+
 def _writable(folder: Any) -> bool:
     import os
 
@@ -68,7 +85,10 @@ def install(app: FastAPI) -> None:
             "broker": await run_in_threadpool(check_broker, settings),
         }
         healthy = all(check["ok"] for check in checks.values())
-        body = {"status": "ok" if healthy else "unavailable", "checks": checks}
+        body: dict[str, Any] = {"status": "ok" if healthy else "unavailable", "checks": checks}
+        if checks["database"]["ok"]:
+            # Detail only: a broken feed is an admin's concern, not a reason to pull the web out.
+            body["sources"] = await run_in_threadpool(sources_health, settings)
         return JSONResponse(body, status_code=200 if healthy else 503)
 
     @app.get("/metrics", tags=["operations"])

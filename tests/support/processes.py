@@ -88,3 +88,17 @@ def wait_for_http(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: f
             last = repr(exc)
         time.sleep(0.1)  # polling a server that is starting; the deadline bounds it
     raise TimeoutError(f"{url} did not answer 200 within {timeout}s (last: {last}):\n{log.read_text()[-3000:]}")
+
+
+@contextmanager
+def celery_worker(settings: Settings, cwd: Path, log: Path, concurrency: int = 2) -> Iterator[subprocess.Popen[bytes]]:
+    """A real `papermail worker` subprocess, returned once it has answered a ping."""
+    from workers.celery_app import create_app
+
+    with papermail_process(["worker", "--concurrency", str(concurrency)], settings, cwd, log) as proc:
+        result = create_app(settings).send_task("workers.tasks.ping", args=["ready?"])
+        try:
+            result.get(timeout=60)
+        except Exception as exc:
+            raise RuntimeError(f"worker did not answer ({exc!r}):\n{log.read_text()[-3000:]}") from exc
+        yield proc

@@ -20,7 +20,24 @@ def test_healthy_on_embedded_defaults(settings: Settings) -> None:
     assert response.json() == {
         "status": "ok",
         "checks": {"database": {"ok": True}, "broker": {"ok": True, "kind": "filesystem"}},
+        "sources": {},
     }
+
+
+def test_source_health_is_detail_not_status(settings: Settings) -> None:
+    from datetime import UTC, datetime
+
+    from service.db import session_scope
+    from service.models import Source
+
+    migrate.upgrade(settings)
+    with session_scope(settings) as session:
+        now = datetime.now(UTC)
+        session.add(Source(name="down", kind="feed", url="http://x", last_attempt_at=now, consecutive_failures=3))
+        session.add(Source(name="quiet", kind="feed", url="http://y", last_attempt_at=now, items_last_poll=0))
+    response = TestClient(create_app(settings)).get("/healthz")
+    assert response.status_code == 200
+    assert response.json()["sources"] == {"down": "broken", "quiet": "empty"}
 
 
 def test_database_down_is_503(tmp_path: Path) -> None:

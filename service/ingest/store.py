@@ -1,0 +1,80 @@
+"""Write one batch of parsed papers: insert new ones, merge known ones, classify what changed.
+
+The caller owns the transaction: a poll is one transaction, so a failure half-way leaves
+nothing half-written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.ingest.merge import STORED, fold_duplicates, merge_changes, new_row
+from service.models import Paper
+from service.papers import PaperIn
+from service.taxonomy_store import set_paper_topics, topic_ids
+from service.topics import Taxonomy
+
+# Bound on the size of one `uid IN (...)` list: well under SQLite's variable limit.
+LOOKUP_CHUNK = 500
+# Topics depend on these: a change to any of them re-classifies the paper.
+CLASSIFIED_FROM = frozenset({"title", "abstract", "categories", "primary_category"})
+
+
+@dataclass
+class UpsertCounts:
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+def _as_mapping(paper: Paper) -> dict[str, object]:
+    return {name: getattr(paper, name) for name in (*STORED, "source_names")}
+
+
+def existing_by_uid(session: Session, uids: Sequence[str]) -> dict[str, Paper]:
+    found: dict[str, Paper] = {}
+    for start in range(0, len(uids), LOOKUP_CHUNK):
+        chunk = uids[start : start + LOOKUP_CHUNK]
+        found.update((p.uid, p) for p in session.scalars(select(Paper).where(Paper.uid.in_(chunk))))
+    return found
+
+
+def upsert_papers(
+    session: Session,
+    papers: Sequence[PaperIn],
+    *,
+    source_kind: str,
+    source_name: str,
+    taxonomy: Taxonomy,
+    now: datetime,
+) -> UpsertCounts:
+    counts = UpsertCounts()
+    batch = fold_duplicates(list(papers), source_kind)
+    known = existing_by_uid(session, [p.uid for p in batch])
+    to_classify: list[Paper] = []
+    for incoming in batch:
+        paper = known.get(incoming.uid)
+        if paper is None:
+            paper = Paper(**new_row(incoming, source_name), first_seen_at=now, updated_at=now)
+            session.add(paper)
+            counts.new += 1
+            to_classify.append(paper)
+            continue
+        changes = merge_changes(_as_mapping(paper), incoming, source_kind, source_name)
+        if not changes:
+            counts.unchanged += 1
+            continue
+        for name, value in changes.items():
+            setattr(paper, name, value)
+        paper.updated_at = now
+        counts.updated += 1
+        if CLASSIFIED_FROM & changes.keys() or paper.taxonomy_version != taxonomy.version:
+            to_classify.append(paper)
+    session.flush()  # assigns ids to the new papers
+    set_paper_topics(session, to_classify, taxonomy, topic_ids(session))
+    return counts
