@@ -196,6 +196,7 @@ class Delivery(Base):
         UniqueConstraint("subscriber_id", "period", name="uq_deliveries_subscriber_period"),
         # The re-enqueue sweep looks for old claimed/sending rows.
         Index("ix_deliveries_status_claimed_at", "status", "claimed_at"),
+        Index("ix_deliveries_status_enqueued_at", "status", "enqueued_at"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -205,6 +206,11 @@ class Delivery(Base):
     # claimed | sending | sent | failed | skipped
     status: Mapped[str] = mapped_column(String(16), default="claimed")
     claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Last time a batch holding this delivery was put on the queue; the planner re-enqueues
+    # claimed/sending rows whose enqueue is older than DELIVERY_STALE_MINUTES.
+    enqueued_at: Mapped[datetime | None]
+    # The UTC moment the period's digest became due (its "date" in the subject and archive).
+    due_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(default=0)
     sent_at: Mapped[datetime | None]
     message_id: Mapped[str | None] = mapped_column(String(255))

@@ -7,7 +7,7 @@ import sys
 import typer
 
 from config.settings import SettingsError
-from service.cli import db, ingest, serve
+from service.cli import db, ingest, serve, subscribers
 from service.cli.errors import UsageError
 
 app = typer.Typer(
@@ -20,6 +20,7 @@ app = typer.Typer(
 serve.register(app)
 ingest.register(app)
 app.add_typer(db.app, name="db")
+app.add_typer(subscribers.app, name="subscribers")
 
 
 def main() -> None:

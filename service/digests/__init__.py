@@ -1,0 +1,1 @@
+"""Digests: plan (who is due, claim their delivery rows) and deliver (match, render, send)."""

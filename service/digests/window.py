@@ -1,0 +1,92 @@
+"""Loading what matching needs from the database: the papers of a window as ``IndexedPaper``,
+each subscriber's window start and the papers they were already sent. Queries are per batch,
+never per subscriber."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.matching.index import PaperIndex
+from service.matching.records import IndexedPaper, MatchRequest
+from service.models import DeliveryPaper, Paper, PaperTopic, Subscriber, Topic
+from service.schedule import first_window_start
+from service.subscribers import preferences_of
+
+
+def window_papers(session: Session, since: datetime) -> tuple[list[Paper], dict[int, frozenset[str]]]:
+    """Papers first seen since SINCE (ix_papers_first_seen_at), and their topic slugs."""
+    papers = list(session.scalars(select(Paper).where(Paper.first_seen_at >= since).order_by(Paper.id)))
+    topics: defaultdict[int, set[str]] = defaultdict(set)
+    ids = [p.id for p in papers]
+    for start in range(0, len(ids), 1000):
+        query = (
+            select(PaperTopic.paper_id, Topic.slug)
+            .join(Topic, Topic.id == PaperTopic.topic_id)
+            .where(PaperTopic.paper_id.in_(ids[start : start + 1000]))
+        )
+        for paper_id, slug in session.execute(query):
+            topics[paper_id].add(slug)
+    return papers, {pid: frozenset(slugs) for pid, slugs in topics.items()}
+
+
+def indexed(papers: Iterable[Paper], topics: dict[int, frozenset[str]]) -> list[IndexedPaper]:
+    return [
+        IndexedPaper(
+            id=p.id,
+            title=p.title,
+            abstract=p.abstract,
+            authors=tuple(p.authors),
+            topics=topics.get(p.id, frozenset()),
+            upvotes=p.upvotes,
+            first_seen_at=p.first_seen_at,
+            sources=frozenset(p.source_names),
+        )
+        for p in papers
+    ]
+
+
+def build_index(session: Session, now: datetime, lookback: timedelta) -> tuple[PaperIndex, dict[int, Paper]]:
+    """The index for one batch (or one preview), and the full paper rows by id for rendering."""
+    papers, topics = window_papers(session, now - lookback)
+    return PaperIndex.build(indexed(papers, topics), now), {p.id: p for p in papers}
+
+
+def already_sent(session: Session, subscriber_ids: Sequence[int], paper_ids: Iterable[int]) -> dict[int, frozenset[int]]:
+    """For each subscriber, which of these papers they were sent before. Both lists go into the
+    query, so ix_delivery_papers_subscriber_paper answers it and a year of history is not read."""
+    wanted = list(paper_ids)
+    sent: defaultdict[int, set[int]] = defaultdict(set)
+    if not wanted:
+        return {}
+    for start in range(0, len(subscriber_ids), 1000):
+        query = select(DeliveryPaper.subscriber_id, DeliveryPaper.paper_id).where(
+            DeliveryPaper.subscriber_id.in_(subscriber_ids[start : start + 1000]),
+            DeliveryPaper.paper_id.in_(wanted),
+        )
+        for subscriber_id, paper_id in session.execute(query):
+            sent[subscriber_id].add(paper_id)
+    return {sid: frozenset(ids) for sid, ids in sent.items()}
+
+
+def window_start(subscriber: Subscriber, now: datetime, lookback: timedelta) -> datetime:
+    """Papers first seen since the last successful digest, never further back than LOOKBACK;
+    a first digest covers the last day (a week for weekly readers)."""
+    if subscriber.last_digest_at is None:
+        start = first_window_start(now, subscriber.frequency)  # type: ignore[arg-type]
+    else:
+        start = subscriber.last_digest_at
+    return max(start, now - lookback)
+
+
+def match_requests(
+    subscribers: Sequence[Subscriber], sent: dict[int, frozenset[int]], now: datetime, lookback: timedelta
+) -> list[MatchRequest]:
+    return [
+        MatchRequest(preferences_of(s), window_start(s, now, lookback), sent.get(s.id, frozenset()))
+        for s in subscribers
+    ]

@@ -1,0 +1,90 @@
+"""The planner claims one delivery per due subscriber and period, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select, update
+
+from config.settings import Settings
+from service.db import session_scope
+from service.digests.plan import claim_due, stale_deliveries, mark_enqueued
+from service.models import Delivery, Subscriber
+from service.preferences import Preferences
+from service.subscribers import create_subscriber
+
+pytestmark = pytest.mark.integration
+
+FRIDAY_0700 = datetime(2026, 11, 27, 7, tzinfo=UTC)
+LONG_AGO = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def add(settings: Settings, email: str, status: str = "active", **prefs: object) -> int:
+    with session_scope(settings) as session:
+        subscriber = create_subscriber(session, email, Preferences(**prefs), confirmed=True, now=LONG_AGO)  # type: ignore[arg-type]
+        subscriber.status = status
+        session.flush()
+        return subscriber.id
+
+
+def claim(settings: Settings, now: datetime, chunk: int = 2000) -> list[int]:
+    with session_scope(settings) as session:
+        return [i for ids in claim_due(session, now, chunk) for i in ids]
+
+
+def periods(settings: Settings) -> dict[str, str]:
+    with session_scope(settings) as session:
+        query = select(Subscriber.email, Delivery.period).join(Delivery, Delivery.subscriber_id == Subscriber.id)
+        return {email: period for email, period in session.execute(query)}
+
+
+def test_due_subscribers_are_claimed_once(db_settings: Settings) -> None:
+    add(db_settings, "alice@example.org", timezone="Europe/Paris", send_hour=8)  # 07:00 UTC: due
+    add(db_settings, "bob@example.org", timezone="America/New_York", send_hour=8)  # 13:00 UTC: not yet
+    add(db_settings, "carol@example.org", timezone="UTC", send_hour=6, frequency="weekly", weekly_day="mon")
+    add(db_settings, "dave@example.org", status="paused", send_hour=0)
+    add(db_settings, "erin@example.org", status="pending", send_hour=0)
+
+    first = claim(db_settings, FRIDAY_0700)
+    assert len(first) == 2
+    assert periods(db_settings) == {"alice@example.org": "2026-11-27", "carol@example.org": "2026-W48"}
+    assert claim(db_settings, FRIDAY_0700) == []  # the planner run twice claims nothing new
+    assert claim(db_settings, FRIDAY_0700 + timedelta(hours=6)) != []  # bob's hour came
+    assert periods(db_settings)["bob@example.org"] == "2026-11-27"
+
+
+def test_claims_stream_in_chunks(db_settings: Settings) -> None:
+    for n in range(25):
+        add(db_settings, f"reader{n}@example.org", send_hour=0)
+    with session_scope(db_settings) as session:
+        chunks = list(claim_due(session, FRIDAY_0700, chunk=10))
+    assert [len(c) for c in chunks] == [10, 10, 5]
+    with session_scope(db_settings) as session:
+        assert session.scalar(select(func.count()).select_from(Delivery)) == 25
+
+
+def test_concurrent_claim_of_the_same_period_keeps_one(db_settings: Settings) -> None:
+    """Two planners that both saw the subscriber unclaimed: the INSERT ... ON CONFLICT keeps one."""
+    from service.digests.plan import Claim, insert_claims
+
+    sid = add(db_settings, "alice@example.org", send_hour=0)
+    claim_ = Claim(sid, "2026-11-27", FRIDAY_0700)
+    with session_scope(db_settings) as one, session_scope(db_settings) as other:
+        assert len(insert_claims(one, [claim_], FRIDAY_0700)) == 1
+        one.commit()
+        assert insert_claims(other, [claim_], FRIDAY_0700) == []
+
+
+def test_stale_sweep_finds_claimed_but_unsent(db_settings: Settings) -> None:
+    add(db_settings, "alice@example.org", send_hour=0)
+    add(db_settings, "bob@example.org", send_hour=0)
+    ids = claim(db_settings, FRIDAY_0700)
+    stale = timedelta(minutes=30)
+    with session_scope(db_settings) as session:
+        assert stale_deliveries(session, FRIDAY_0700 + timedelta(minutes=5), stale) == []
+        mark_enqueued(session, ids, FRIDAY_0700)
+        session.execute(update(Delivery).where(Delivery.id == ids[1]).values(status="sent"))
+    with session_scope(db_settings) as session:
+        assert stale_deliveries(session, FRIDAY_0700 + timedelta(minutes=29), stale) == []
+        assert stale_deliveries(session, FRIDAY_0700 + timedelta(minutes=31), stale) == [ids[0]]

@@ -1,0 +1,204 @@
+"""Each matching and ranking rule, pinned with a named cast of subscribers.
+
+Every case also runs the reference matcher and requires the same answer.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from service.matching import IndexedPaper, Match, MatchRequest, PaperIndex, Reasons, TermHit, match_many
+from service.matching.reference import reference_match
+from tests.service.matching.factories import DAY_AGO, NOW, paper, request
+
+
+def run(papers: list[IndexedPaper], *requests: MatchRequest) -> list[list[Match]]:
+    got = match_many(list(requests), PaperIndex.build(papers, now=NOW))
+    assert got == [reference_match(r, papers, NOW) for r in requests]
+    return got
+
+
+def ids(matches: list[Match]) -> list[int]:
+    return [m.paper_id for m in matches]
+
+
+PAPERS = [
+    paper(
+        1,
+        "Sparse Mixture-of-Experts at Scale",
+        "We route tokens to experts in a large language model.",
+        authors=("José García", "Li Wei"),
+        topics=("llm", "efficient-inference"),
+        upvotes=40,
+    ),
+    paper(
+        2,
+        "Diffusion Transformers for Video Generation",
+        "A diffusion model for long videos.",
+        topics=("generative-media",),
+        upvotes=120,
+    ),
+    paper(
+        3,
+        "Robot Manipulation from Pixels",
+        "Reinforcement learning for dexterous robots.",
+        topics=("robotics", "reinforcement-learning"),
+        upvotes=3,
+        sources=("arxiv",),
+    ),
+    paper(
+        4,
+        "A Benchmark for LLM Agents",
+        "We evaluate tool use by language models.",
+        topics=("agents", "evaluation"),
+        upvotes=15,
+    ),
+    paper(5, "A Survey of Language Models", "We survey LLMs.", topics=("llm",), upvotes=60),
+]
+
+
+def test_alice_follows_a_topic() -> None:
+    [got] = run(PAPERS, request(topics=("agents",)))
+    assert got == [Match(4, got[0].score, Reasons(topics=("agents",)))]
+
+
+def test_bob_gets_keywords_with_their_positions_in_the_original_text() -> None:
+    [got] = run(PAPERS, request(keywords=("transformer", "diffusion model")))
+    assert ids(got) == [2]
+    title, abstract = PAPERS[1].title, PAPERS[1].abstract
+    assert got[0].reasons.terms == (
+        TermHit("transformer", "title", ((10, 22),)),
+        TermHit("diffusion model", "abstract", ((2, 17),)),
+    )
+    assert title[10:22] == "Transformers" and abstract[2:17] == "diffusion model"
+
+
+def test_carol_ranks_title_hits_above_abstract_hits() -> None:
+    papers = [paper(1, "Notes", "On agents."), paper(2, "Agents", "Notes.")]
+    [got] = run(papers, request(keywords=("agent",)))
+    assert ids(got) == [2, 1]
+    assert got[0].score - got[1].score == 1.0  # title 2 vs abstract 1
+
+
+def test_carol_ranks_phrases_above_single_words_and_more_terms_higher() -> None:
+    papers = [
+        paper(1, "x", "uses reinforcement learning"),
+        paper(2, "x", "uses a robot"),
+        paper(3, "x", "a robot uses reinforcement learning"),
+    ]
+    [got] = run(papers, request(keywords=("robot", "reinforcement learning")))
+    assert ids(got) == [3, 1, 2]
+    assert [m.score for m in got] == [got[2].score + 1.5, got[2].score + 0.5, got[2].score]
+
+
+def test_dave_excludes_a_paper_whatever_else_matched() -> None:
+    [got] = run(PAPERS, request(topics=("llm",), keywords=("language model",), exclude=("survey",)))
+    assert ids(got) == [1, 4]  # paper 5 is about llm and has the phrase, but is a survey
+
+
+def test_erin_follows_authors_by_normalised_name() -> None:
+    [got] = run(PAPERS, request(authors=("jose  GARCIA",)))
+    assert ids(got) == [1]
+    assert got[0].reasons.authors == ("José García",)
+
+
+def test_frank_with_no_filters_gets_the_top_trending_papers() -> None:
+    [got] = run(PAPERS, request(max_papers=3, exclude=("diffusion",)))
+    assert ids(got) == [5, 1, 4]  # by upvotes (paper 2 excluded), all first seen 30 h ago
+    assert all(m.reasons == Reasons(trending=True) for m in got)
+
+
+def test_grace_with_filters_that_hit_nothing_gets_nothing_not_trending() -> None:
+    assert run(PAPERS, request(keywords=("protein folding",))) == [[]]
+
+
+def test_heidi_sets_an_upvote_threshold() -> None:
+    [got] = run(PAPERS, request(topics=("llm", "agents"), min_upvotes=20))
+    assert ids(got) == [5, 1]
+
+
+def test_ivan_reads_only_some_sources() -> None:
+    [got] = run(PAPERS, request(topics=("robotics", "llm"), sources=("arxiv",)))
+    assert ids(got) == [3]
+
+
+def test_judy_is_never_offered_a_paper_twice() -> None:
+    [got] = run(PAPERS, request(topics=("llm",), already_sent=frozenset({5, 999})))
+    assert ids(got) == [1]
+
+
+def test_ken_sees_only_papers_first_seen_since_his_window_start() -> None:
+    papers = [paper(1, "LLM", age_hours=23), paper(2, "LLM", age_hours=25), paper(3, "LLM", age_hours=24)]
+    [got] = run(papers, request(since=DAY_AGO, keywords=("llm",)))
+    assert ids(got) == [1, 3]  # the window start itself is inside
+
+
+def test_leo_gets_at_most_max_papers_ties_broken_by_upvotes_then_id() -> None:
+    # upvotes 1 and 2 both round to the same trending score; ids break the remaining tie
+    papers = [paper(i, "LLM", upvotes=u) for i, u in [(4, 1), (3, 2), (2, 2), (1, 1)]]
+    [got] = run(papers, request(keywords=("llm",), max_papers=3))
+    assert ids(got) == [2, 3, 1]
+    assert len({m.score for m in got}) == 1
+
+
+def test_mallory_scores_follow_the_documented_formula() -> None:
+    papers = [
+        paper(
+            1,
+            "Mixture of Experts",
+            "mixture-of-experts LLM",
+            topics=("llm",),
+            authors=("Li Wei",),
+            upvotes=20,
+            age_hours=2,
+        ),
+    ]
+    [got] = run(papers, request(keywords=("mixture of experts", "llm"), topics=("llm",), authors=("Li Wei",)))
+    # phrase in title and abstract 1.5×(2+1) + llm in abstract 1 + topic 1 + author 3
+    # + trending 0.5×round(ln 21)=1.5 + recency (under 24 h) 1
+    assert got[0].score == 4.5 + 1 + 1 + 3 + 1.5 + 1
+
+
+def test_recency_buckets() -> None:
+    papers = [paper(1, "LLM", age_hours=10), paper(2, "LLM", age_hours=50), paper(3, "LLM", age_hours=100)]
+    [got] = run(papers, request(keywords=("llm",)))
+    assert [m.score for m in got] == [2 + 1, 2 + 0.5, 2 + 0]  # "LLM" in the title, then recency
+
+
+def test_nina_with_fifty_matching_phrases_takes_the_per_paper_path() -> None:
+    # 50 phrases all in title and abstract can reach 50 × 4.5 points: beyond one packed byte
+    words = [f"w{i}" for i in range(51)]
+    text = " ".join(words)
+    papers = [paper(1, text, text, upvotes=5), paper(2, "w0 w1", "", upvotes=9), paper(3, "nothing", "")]
+    phrases = tuple(f"{a} {b}" for a, b in zip(words, words[1:], strict=False))
+    [got] = run(papers, request(keywords=phrases))
+    assert ids(got) == [1, 2]
+    assert got[0].score > 127
+
+
+def test_reasons_can_be_skipped_without_changing_the_papers() -> None:
+    req = request(topics=("llm", "agents"), keywords=("language model",))
+    index = PaperIndex.build(PAPERS, now=NOW)
+    [full] = match_many([req], index)
+    [bare] = match_many([req], index, with_reasons=False)
+    assert [(m.paper_id, m.score) for m in bare] == [(m.paper_id, m.score) for m in full]
+    assert all(m.reasons == Reasons() for m in bare) and full[0].reasons != Reasons()
+
+
+def test_an_empty_window_or_index_gives_empty_lists() -> None:
+    assert run([], request(topics=("llm",)), request()) == [[], []]
+    assert run(PAPERS, request(since=NOW + timedelta(hours=1))) == [[]]
+
+
+def test_one_index_serves_many_subscribers_in_order() -> None:
+    reqs = [request(topics=("agents",)), request(keywords=("robot",)), request(authors=("Li Wei",))]
+    assert [ids(r) for r in run(PAPERS, *reqs)] == [[4], [3], [1]]
+
+
+def test_index_refuses_naive_times_and_duplicate_ids() -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        IndexedPaper(1, "t", "a", (), frozenset(), 0, datetime(2026, 6, 12), frozenset())
+    with pytest.raises(ValueError, match="unique"):
+        PaperIndex.build([paper(1), paper(1)], now=NOW)
