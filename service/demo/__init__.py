@@ -1,0 +1,1 @@
+"""Offline demo data: bundled sample papers (Hugging Face Daily Papers JSON) and a subscriber cast."""

@@ -1,0 +1,205 @@
+"""The digest as a reader sees it: a view model independent of the database and the matcher,
+turned into template context, then rendered by the shared renderer."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from service.rendering.context import Sender, footer, safe_url
+from service.rendering.renderer import (
+    SUBJECT_LIMIT,
+    EmailRenderer,
+    RenderedEmail,
+    default_renderer,
+)
+from service.rendering.snippet import Highlighted, Span, highlight, snippet
+
+SHOWN_AUTHORS = 3
+SUBJECT_TERMS = 3
+SUMMARY_TERMS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class DigestPaper:
+    """One paper of one digest. Spans index ``title`` / ``abstract`` as given."""
+
+    title: str
+    url: str | None  # the HF paper page when known, else the arXiv abstract page
+    authors: Sequence[str] = ()
+    organization: str | None = None
+    upvotes: int | None = None
+    topics: Sequence[str] = ()  # display names
+    abstract: str = ""
+    title_spans: Sequence[Span] = ()
+    abstract_spans: Sequence[Span] = ()
+    pdf_url: str | None = None
+    code_url: str | None = None
+    project_url: str | None = None
+    # Why it was chosen (all shown to the reader): keywords as the subscriber wrote them,
+    # topic display names, followed authors, or picked as trending.
+    matched_terms: Sequence[str] = ()
+    matched_topics: Sequence[str] = ()
+    matched_authors: Sequence[str] = ()
+    trending: bool = False
+
+    @property
+    def reason(self) -> str:
+        return reason_text(self.matched_terms, self.matched_topics, self.matched_authors, self.trending)
+
+
+@dataclass(frozen=True, slots=True)
+class DigestLinks:
+    preferences_url: str
+    unsubscribe_url: str
+    view_in_browser_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DigestContext:
+    recipient: str
+    date: date  # the subscriber's local date of the digest
+    papers: Sequence[DigestPaper]
+    links: DigestLinks
+    sender: Sender
+    why: str = ""  # "You get this because…"; a default naming the recipient when empty
+
+    @property
+    def matched(self) -> list[tuple[str, int]]:
+        """What matched across the digest, most papers first: [(term or topic, paper count)]."""
+        counts: Counter[str] = Counter()
+        for paper in self.papers:
+            counts.update(dict.fromkeys([*paper.matched_terms, *paper.matched_topics], 1))
+        return counts.most_common()  # ties keep first-seen order
+
+
+def _quoted(items: Sequence[str]) -> str:
+    return ", ".join(f"“{item}”" for item in items)
+
+
+def reason_text(terms: Sequence[str], topics: Sequence[str], authors: Sequence[str], trending: bool) -> str:
+    """E.g. ``matched “quantization”, topic Efficient inference``."""
+    parts = []
+    if terms:
+        parts.append(f"matched {_quoted(terms)}")
+    if topics:
+        parts.append(("topic " if len(topics) == 1 else "topics ") + ", ".join(topics))
+    if authors:
+        parts.append(("by " if parts else "by followed author ") + ", ".join(authors))
+    if trending and not parts:
+        parts.append("trending on Hugging Face")
+    return ", ".join(parts)
+
+
+def authors_line(authors: Sequence[str], shown: int = SHOWN_AUTHORS) -> str:
+    if len(authors) <= shown:
+        return ", ".join(authors)
+    return ", ".join(authors[:shown]) + " et al."
+
+
+def summary_text(count: int, matched: Sequence[tuple[str, int]], shown: int = SUMMARY_TERMS) -> str:
+    """The digest's opening line: how many papers and why."""
+    papers = f"{count} paper{'' if count == 1 else 's'}"
+    if count == 0:
+        return "Nothing new matched your topics this time."
+    if not matched:
+        return f"{papers} trending on Hugging Face."
+    terms = ", ".join(f"{term} ({n})" for term, n in matched[:shown])
+    rest = f" and {len(matched) - shown} more" if len(matched) > shown else ""
+    return f"{papers} matched your interests: {terms}{rest}."
+
+
+def date_label(day: date) -> str:
+    return f"{day:%b} {day.day}"  # "Nov 27", locale-independent
+
+
+@dataclass(frozen=True, slots=True)
+class PaperView:
+    """A paper as the templates show it. Attributes, not a dict: Jinja tries ``getattr`` first
+    and a dict makes every lookup raise and catch an AttributeError (measured: 25 % slower)."""
+
+    title: str
+    title_marked: Highlighted
+    url: str | None
+    authors: str
+    organization: str | None
+    byline: str  # authors · organisation, for the text part
+    upvotes: int
+    topics: list[str]
+    tagline: str  # ▲ upvotes · topics, for the text part
+    snippet: Highlighted
+    links: list[tuple[str, str]]
+    reason: str
+
+
+def paper_view(paper: DigestPaper) -> PaperView:
+    links = [
+        ("PDF", safe_url(paper.pdf_url)),
+        ("Code", safe_url(paper.code_url)),
+        ("Project page", safe_url(paper.project_url)),
+    ]
+    authors = authors_line(paper.authors)
+    upvotes = paper.upvotes or 0
+    topics = list(paper.topics)
+    return PaperView(
+        title=paper.title,
+        title_marked=highlight(paper.title, paper.title_spans),
+        url=safe_url(paper.url),
+        authors=authors,
+        organization=paper.organization,
+        byline=" · ".join(filter(None, [authors, paper.organization])),
+        upvotes=upvotes,
+        topics=topics,
+        tagline=" · ".join([f"▲ {upvotes}", *topics] if upvotes else topics),
+        snippet=snippet(paper.abstract, paper.abstract_spans),
+        links=[(label, url) for label, url in links if url],
+        reason=paper.reason,
+    )
+
+
+def digest_context(ctx: DigestContext) -> dict[str, Any]:
+    """Template context of one digest (pure: the renderer only fills templates with it)."""
+    matched = ctx.matched
+    count = len(ctx.papers)
+    subject_terms = [term for term, _ in matched[:SUBJECT_TERMS]]
+    papers = [paper_view(p) for p in ctx.papers]
+    lead = papers[0].title if papers else ""
+    more = f" + {count - 1} more" if count > 1 else ""
+    why = ctx.why or (
+        f"You get this email because {ctx.recipient} subscribed to {ctx.sender.name} digests "
+        "and chose these topics and keywords."
+    )
+    links = [
+        ("Preferences", ctx.links.preferences_url),
+        ("Unsubscribe", ctx.links.unsubscribe_url),
+        ("View in browser", ctx.links.view_in_browser_url or ""),
+    ]
+    return {
+        "recipient": ctx.recipient,
+        "count": count,
+        "long_date": f"{ctx.date:%A}, {ctx.date:%B} {ctx.date.day}, {ctx.date.year}",
+        "date_label": date_label(ctx.date),
+        "summary": summary_text(count, matched),
+        "subject_terms": subject_terms,
+        "papers": papers,
+        "preheader": f"{lead}{more}" if papers else "Nothing new matched your topics this time.",
+        "view_in_browser_url": ctx.links.view_in_browser_url,
+        "preferences_url": ctx.links.preferences_url,
+        **footer(ctx.sender, why, links),
+    }
+
+
+def render_digest(ctx: DigestContext, renderer: EmailRenderer | None = None) -> RenderedEmail:
+    renderer = renderer or default_renderer()
+    context = digest_context(ctx)
+    # Drop subject terms until the subject fits, so it is cut between topics, not inside one.
+    while len(context["subject_terms"]) > 1 and _too_long(renderer, context):
+        context["subject_terms"] = context["subject_terms"][:-1]
+    return renderer.render("digest", context)
+
+
+def _too_long(renderer: EmailRenderer, context: dict[str, Any]) -> bool:
+    return len(renderer.subject("digest", context, limit=1 << 16)) > SUBJECT_LIMIT

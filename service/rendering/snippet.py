@@ -1,0 +1,111 @@
+"""Abstract snippets and highlights: plain text plus character spans in, escaped Markup out.
+
+Results are cached with their escaped HTML: the subscribers of a batch share a few hundred
+papers and most of their keywords, so they share titles and snippets too.
+
+Escape first, then highlight: every piece of the original text goes through ``escape`` on its
+own and only the ``<mark>`` tags we add are trusted, so ``&``, ``<`` and ``>`` in a paper can
+neither break the markup nor shift a highlight.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from markupsafe import Markup, escape
+
+Span = tuple[int, int]
+WORD = re.compile(r"\S+")
+SPACE = re.compile(r"\s+")
+SNIPPET_WORDS = 60
+# Words of context kept before the first hit when the window has to move into the abstract.
+LEAD_WORDS = 12
+ELLIPSIS = "…"
+
+
+@dataclass(frozen=True)
+class Highlighted:
+    """Text cut into runs, each flagged as highlighted or not; ``…`` marks cut ends."""
+
+    runs: tuple[tuple[str, bool], ...]
+    cut_start: bool = False
+    cut_end: bool = False
+
+    @functools.cached_property
+    def html(self) -> Markup:
+        parts = [Markup(ELLIPSIS + " ") if self.cut_start else Markup("")]
+        for text, hit in self.runs:
+            piece = escape(SPACE.sub(" ", text))
+            parts.append(Markup("<mark>%s</mark>") % piece if hit else piece)
+        if self.cut_end:
+            parts.append(Markup(" " + ELLIPSIS))
+        return Markup("").join(parts)
+
+    @functools.cached_property
+    def text(self) -> str:
+        body = " ".join("".join(text for text, _ in self.runs).split())
+        return f"{ELLIPSIS + ' ' if self.cut_start else ''}{body}{' ' + ELLIPSIS if self.cut_end else ''}"
+
+
+def merge_spans(spans: Iterable[Span], start: int, end: int) -> list[Span]:
+    """Spans clipped to [start, end), empty ones dropped, overlapping or touching ones merged."""
+    clipped = sorted((max(s, start), min(e, end)) for s, e in spans if min(e, end) > max(s, start))
+    merged: list[Span] = []
+    for s, e in clipped:
+        if merged and s <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], e))
+        else:
+            merged.append((s, e))
+    return merged
+
+
+def highlight(text: str, spans: Iterable[Span], start: int = 0, end: int | None = None) -> Highlighted:
+    """``text[start:end]`` cut into runs at the spans (which index the whole ``text``)."""
+    return _highlight(text, tuple(spans), start, len(text) if end is None else end)
+
+
+@functools.lru_cache(maxsize=8192)
+def _highlight(text: str, spans: tuple[Span, ...], start: int, end: int) -> Highlighted:
+    runs: list[tuple[str, bool]] = []
+    pos = start
+    for s, e in merge_spans(spans, start, end):
+        if s > pos:
+            runs.append((text[pos:s], False))
+        runs.append((text[s:e], True))
+        pos = e
+    if pos < end:
+        runs.append((text[pos:end], False))
+    return Highlighted(tuple(runs), cut_start=start > 0, cut_end=end < len(text))
+
+
+@functools.lru_cache(maxsize=4096)
+def word_bounds(text: str) -> tuple[Span, ...]:
+    # Cached: a batch renders the same few hundred abstracts for thousands of subscribers.
+    return tuple(m.span() for m in WORD.finditer(text))
+
+
+def snippet(text: str, spans: Sequence[Span], words: int = SNIPPET_WORDS) -> Highlighted:
+    """About ``words`` words of ``text``, from the start, or around the first hit when it lies
+    beyond the first window (so the reader sees why the paper matched), highlighted."""
+    return _snippet(text, tuple(spans), words)
+
+
+@functools.lru_cache(maxsize=8192)
+def _snippet(text: str, spans: tuple[Span, ...], words: int) -> Highlighted:
+    bounds = word_bounds(text)
+    if len(bounds) <= words:
+        return _highlight(text, spans, 0, len(text)) if bounds else Highlighted(())
+    first = min((s for s, e in spans if e > s), default=None)
+    lo = 0
+    if first is not None:
+        hit_word = next((i for i, (_, e) in enumerate(bounds) if e > first), len(bounds) - 1)
+        if hit_word >= words - LEAD_WORDS:
+            lo = min(hit_word - LEAD_WORDS, len(bounds) - words)
+    hi = lo + words
+    # Cut at word boundaries; the first/last window keeps the text's own ends (no ellipsis).
+    start = 0 if lo == 0 else bounds[lo][0]
+    end = len(text) if hi >= len(bounds) else bounds[hi - 1][1]
+    return _highlight(text, spans, start, end)

@@ -1,0 +1,176 @@
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+import pytest
+from markupsafe import escape
+
+from service.rendering import (
+    DigestPaper,
+    EmailRenderer,
+    RenderedEmail,
+    reason_text,
+    render_digest,
+)
+from service.rendering.digest import authors_line
+from tests.service.rendering.samples import ABSTRACT, digest, paper, spans_of
+
+GMAIL_CLIP_BYTES = 102 * 1024
+SCRIPT = "<script>alert(1)</script>"
+IMG = "<img src=x onerror=alert(1)>"
+
+
+@pytest.fixture(scope="module")
+def renderer() -> EmailRenderer:
+    return EmailRenderer()
+
+
+@pytest.fixture(scope="module")
+def rendered(renderer: EmailRenderer) -> RenderedEmail:
+    return render_digest(digest(5), renderer)
+
+
+def test_subject_is_personalised_and_dated(rendered: RenderedEmail) -> None:
+    assert rendered.subject == "5 new papers on quantization, agents, Efficient inference — Nov 27"
+
+
+def test_subject_drops_whole_terms_to_stay_within_78_characters(renderer: EmailRenderer) -> None:
+    terms = ("retrieval augmented generation", "mixture of experts", "speculative decoding")
+    text = " ".join(terms)
+    papers = [paper(i, abstract=text, terms=terms) for i in range(12)]
+    subject = render_digest(digest(papers=papers), renderer).subject
+    assert subject == "12 new papers on retrieval augmented generation, mixture of experts — Nov 27"
+    assert len(subject) <= 78
+
+
+def test_subject_with_one_huge_hostile_term_is_one_clean_line(renderer: EmailRenderer) -> None:
+    term = "evil\r\nBcc: victim@example.org " + "x" * 100
+    one = replace(paper(0), matched_terms=[term], matched_topics=())
+    subject = render_digest(digest(papers=[one]), renderer).subject
+    assert len(subject) <= 78 and subject.endswith("…")
+    assert "\r" not in subject and "\n" not in subject
+    assert subject.startswith("1 new paper on evil Bcc:")
+
+
+def test_header_says_how_many_and_why(rendered: RenderedEmail) -> None:
+    for part in (rendered.html, " ".join(rendered.text.split())):
+        assert "Your papers for Thursday, November 27, 2025" in part
+        assert (
+            "5 papers matched your interests: quantization (5), agents (5), Efficient inference (3)." in part
+        )
+
+
+def test_each_paper_shows_its_facts_in_both_parts(rendered: RenderedEmail) -> None:
+    first = paper(0)
+    for part in (rendered.html, rendered.text):
+        assert "https://huggingface.co/papers/2511.10000" in part
+        assert "Example AI Lab" in part and "▲ 97" in part and "Efficient inference" in part
+        assert (
+            "https://arxiv.org/pdf/2511.10000" in part and "https://github.com/example/rotate-round" in part
+        )
+        assert "Ada Lovelace, Alan Turing, Grace Hopper et al." in part  # paper 3 has 4 authors
+    assert f'<a class="title" href="{first.url}">' in rendered.html
+    assert "Why: matched “quantization”, “agents”, topic Efficient inference" in rendered.html
+    assert "Why: matched “quantization”, “agents”, topic Efficient" in rendered.text  # wrapped
+
+
+def test_matched_terms_are_highlighted_in_title_and_snippet(rendered: RenderedEmail) -> None:
+    assert "Post-Training <mark>Quantization</mark> for" in rendered.html
+    assert "post-training <mark>quantization</mark> for models" in rendered.html
+    assert "<mark>" not in rendered.text
+
+
+def test_footer_has_the_links_why_and_postal_address(rendered: RenderedEmail) -> None:
+    for part in (rendered.html, rendered.text):
+        for url in ("preferences/TOKEN", "unsubscribe/TOKEN", "digest/TOKEN"):
+            assert f"https://papermail.test/{url}" in part
+        assert "You get this email because alice@example.org subscribed" in part.replace("\n", " ")
+        assert "papermail, 1 Example Street, 00000 Example City" in part
+
+
+def test_preheader_is_hidden_at_the_top_of_the_html(rendered: RenderedEmail) -> None:
+    assert rendered.preheader.startswith("Rotate, Then Round") and rendered.preheader.endswith("+ 4 more")
+    hidden = re.search(r'<div style="display:none;[^"]*">([^<]*)', rendered.html)
+    assert hidden is not None and hidden.group(1).startswith(rendered.preheader)
+
+
+@pytest.mark.parametrize("title", [SCRIPT, IMG, f"Agents {SCRIPT} and {IMG} & <b>co</b>"])
+def test_hostile_title_is_escaped_in_html_and_verbatim_in_text(renderer: EmailRenderer, title: str) -> None:
+    hostile = replace(paper(1, title=title), organization=title, topics=[title], title_spans=())
+    result = render_digest(digest(papers=[hostile]), renderer)
+    assert "<script" not in result.html.lower() and "<img" not in result.html.lower()
+    assert "<b>co" not in result.html
+    assert result.html.count(str(escape(title))) == 4  # title, organisation, topic chip, preheader
+    assert title in " ".join(result.text.split())  # plain text shows it as it is: harmless there
+
+
+def test_feed_urls_other_than_http_never_become_links(renderer: EmailRenderer) -> None:
+    bad = replace(
+        paper(0), url="javascript:alert(1)", code_url="data:text/html,x", pdf_url=" http://ok.example/p.pdf"
+    )
+    result = render_digest(digest(papers=[bad]), renderer)
+    assert "javascript:" not in result.html and "data:text" not in result.html
+    assert 'href="http://ok.example/p.pdf"' in result.html
+    assert '<span class="title">' in result.html  # title shown, unlinked
+
+
+def test_highlight_spans_survive_escaping_of_ampersands_and_angle_brackets(renderer: EmailRenderer) -> None:
+    title = "R&D <for> agents & a<b>c"
+    abstract = "We test x<y && y>z with agents; <agents> too."
+    one = DigestPaper(
+        title=title,
+        url="https://example.org/p",
+        abstract=abstract,
+        title_spans=spans_of(title, "agents", "a<b"),
+        abstract_spans=spans_of(abstract, "agents", "x<y"),
+        matched_terms=["agents"],
+    )
+    result = render_digest(digest(papers=[one]), renderer)
+    assert "R&amp;D &lt;for&gt; <mark>agents</mark> &amp; <mark>a&lt;b</mark>&gt;c" in result.html
+    assert (
+        "We test <mark>x&lt;y</mark> &amp;&amp; y&gt;z with <mark>agents</mark>; &lt;<mark>agents</mark>&gt; too."
+        in result.html
+    )
+    assert title in result.text and abstract in result.text
+
+
+def test_no_mjml_or_jinja_left_in_any_part(rendered: RenderedEmail) -> None:
+    for part in (rendered.html, rendered.text, rendered.subject):
+        assert "<mj-" not in part and "{{" not in part and "{%" not in part and "}}" not in part
+
+
+def test_25_papers_with_long_everything_stay_under_gmails_clipping_size(renderer: EmailRenderer) -> None:
+    long_abstract = " ".join([ABSTRACT] * 3)  # ~500 words; only a snippet is shown
+    papers = [
+        replace(
+            paper(i, abstract=long_abstract),
+            title=f"{paper(i).title}: A Much Longer Subtitle About Scaling, Agents and Quantization, Part {i}",
+            authors=[f"Author Number{j} Surname{j}" for j in range(30)],
+            organization="The Long-Named Institute for Artificial Intelligence Research",
+            topics=("Efficient inference", "LLMs", "Agents", "ML systems", "Evaluation"),
+            project_url=f"https://example.org/projects/a-long-project-page-path/{i}",
+            code_url=f"https://github.com/example-organisation/a-rather-long-repository-name-{i}",
+        )
+        for i in range(25)
+    ]
+    result = render_digest(digest(papers=papers), renderer)
+    size = len(result.html.encode())
+    assert result.html.count('<a class="title"') == 25
+    assert size <= GMAIL_CLIP_BYTES, f"{size} bytes"
+
+
+def test_empty_digest_renders_a_polite_note(renderer: EmailRenderer) -> None:
+    result = render_digest(digest(papers=[]), renderer)
+    assert "Nothing new matched your topics this time." in result.html
+    assert result.subject == "No new papers this time — Nov 27"
+
+
+def test_reason_text_and_authors_line() -> None:
+    assert reason_text(["quantization"], ["Efficient inference"], [], False) == (
+        "matched “quantization”, topic Efficient inference"
+    )
+    assert reason_text([], [], ["Grace Hopper"], False) == "by followed author Grace Hopper"
+    assert reason_text([], [], [], True) == "trending on Hugging Face"
+    assert authors_line(["A", "B", "C"]) == "A, B, C"
+    assert authors_line(["A", "B", "C", "D"]) == "A, B, C et al."
