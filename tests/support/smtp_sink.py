@@ -28,6 +28,15 @@ class Received:
         return email.message_from_bytes(self.data, policy=email.policy.default)  # type: ignore[return-value]
 
 
+class EphemeralPortController(Controller):
+    """aiosmtpd 1.4.6 probes its own port after binding; with port=0 it would probe port 0."""
+
+    def _trigger_server(self) -> None:
+        assert self.server is not None
+        self.port = int(self.server.sockets[0].getsockname()[1])
+        super()._trigger_server()
+
+
 @dataclass
 class _Rule:
     code: str
@@ -37,6 +46,14 @@ class _Rule:
 class _Handler:
     def __init__(self, sink: SmtpSink) -> None:
         self.sink = sink
+
+    async def handle_EHLO(
+        self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]
+    ) -> list[str]:
+        with self.sink._lock:
+            self.sink.sessions += 1
+        session.host_name = hostname
+        return responses
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
@@ -61,13 +78,19 @@ class SmtpSink:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _arrived: threading.Condition = field(init=False)
     _controller: Controller | None = None
+    # Extra aiosmtpd options (TLS context, AUTH) for tests of secured relays.
+    controller_options: dict[str, Any] = field(default_factory=dict)
+    # EHLO/HELO greetings seen: one per SMTP session, so connection reuse can be asserted.
+    sessions: int = 0
 
     def __post_init__(self) -> None:
         self._arrived = threading.Condition(self._lock)
 
     def start(self) -> None:
         # port=0 asks the OS for a free port; decode_data=False keeps the exact bytes (DKIM).
-        self._controller = Controller(_Handler(self), hostname=self.host, port=0, decode_data=False)
+        self._controller = EphemeralPortController(
+            _Handler(self), hostname=self.host, port=0, decode_data=False, **self.controller_options
+        )
         self._controller.start()
 
     def stop(self) -> None:

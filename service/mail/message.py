@@ -1,0 +1,217 @@
+"""Build one outgoing email: multipart/alternative with the headers bulk senders need.
+
+Everything that reaches a header passes through here and is checked: a value with a line
+break or control character is refused (``MessageError``), never folded into the message,
+and recipient addresses are validated with email-validator. The caller gets an
+``EmailMessage``; ``signing.wire_bytes`` turns it into the bytes that are sent.
+"""
+
+from __future__ import annotations
+
+import email.policy
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.headerregistry import Address, HeaderRegistry, UnstructuredHeader
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+from typing import TYPE_CHECKING
+from urllib.parse import quote, urlsplit
+
+from email_validator import EmailNotValidError, validate_email
+
+if TYPE_CHECKING:
+    from config.settings import Settings
+
+# Every character str.splitlines() breaks on, plus the other C0 controls and DEL. The email
+# package of Python < 3.11.10 folds on U+2028 & co. (CVE-2024-6923), so they are refused too.
+_FORBIDDEN_IN_HEADER = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]")
+# RFC 3986 characters minus the comma, which would split the List-Unsubscribe list.
+_SAFE_URL = re.compile(r"https?://[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+;=%]+")
+_KIND = re.compile(r"[a-z][a-z0-9-]{0,30}")
+MAX_URL_LENGTH = 900  # a header line must stay under SMTP's 998
+
+
+class MessageError(ValueError):
+    """A header value or address was refused; no message was built."""
+
+
+class _UriListHeader(UnstructuredHeader):
+    """List-Unsubscribe (RFC 2369): folded only between ``<URI>`` items, never RFC 2047-encoded.
+
+    The default folding turns a long token into encoded-words, which mail clients do not
+    decode in this header; the values here are checked ASCII, so writing them as they are is safe.
+    """
+
+    def fold(self, *, policy: email.policy.Policy) -> str:  # type: ignore[override]
+        items = str(self).split(", ")
+        return f"{self.name}: " + f",{policy.linesep} ".join(items) + policy.linesep
+
+
+def _policy() -> email.policy.EmailPolicy:
+    registry = HeaderRegistry()
+    registry.map_to_type("list-unsubscribe", _UriListHeader)
+    # cte_type 7bit: bodies get quoted-printable/base64, so a relay's 8bit->7bit downgrade
+    # cannot rewrite the body under a DKIM signature.
+    return email.policy.default.clone(header_factory=registry, cte_type="7bit")
+
+
+MESSAGE_POLICY = _policy()
+
+
+def clean_header_value(name: str, value: str) -> str:
+    """Strip surrounding whitespace; refuse line breaks and control characters inside."""
+    value = value.strip()
+    if _FORBIDDEN_IN_HEADER.search(value):
+        raise MessageError(f"{name} contains a line break or control character: {value[:60]!r}")
+    return value
+
+
+def validate_recipient(address: str, *, allow_test_domains: bool = False) -> str:
+    """The normalised ASCII form of ``address``, or MessageError saying what is wrong with it."""
+    address = clean_header_value("recipient address", address)
+    try:
+        # No SMTPUTF8: an internationalised domain becomes punycode, a non-ASCII local part
+        # is refused, so every message stays plain ASCII on the wire.
+        result = validate_email(
+            address,
+            check_deliverability=False,
+            allow_smtputf8=False,
+            test_environment=allow_test_domains,
+        )
+    except EmailNotValidError as exc:
+        raise MessageError(f"invalid recipient address {address!r}: {exc}") from None
+    return result.ascii_email or result.normalized
+
+
+def parse_sender(value: str, setting: str) -> Address:
+    """A configured sender (``Name <addr@domain>``) as an Address; the setting is named on error."""
+    value = clean_header_value(setting, value)
+    name, addr = parseaddr(value)
+    local, _, domain = addr.rpartition("@")
+    if not local or "." not in domain or not addr.isascii() or " " in addr:
+        raise MessageError(f"{setting} is not an address like 'Name <user@example.com>': {value!r}")
+    try:
+        return Address(display_name=name, addr_spec=addr)
+    except (ValueError, IndexError) as exc:
+        raise MessageError(f"{setting} is not a valid address: {value!r} ({exc})") from None
+
+
+@dataclass(frozen=True)
+class SenderIdentity:
+    """Who our mail is from: parsed once from Settings, shared by every message."""
+
+    from_address: Address
+    reply_to: Address | None = None
+    # .test addresses pass validation outside production (tests and demos use them).
+    allow_test_domains: bool = False
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SenderIdentity:
+        reply_to = settings.mail_reply_to.strip()
+        return cls(
+            from_address=parse_sender(settings.mail_from, "PAPERMAIL_MAIL_FROM"),
+            reply_to=parse_sender(reply_to, "PAPERMAIL_MAIL_REPLY_TO") if reply_to else None,
+            allow_test_domains=settings.environment != "production",
+        )
+
+    @property
+    def domain(self) -> str:
+        return self.from_address.domain.lower()
+
+    @property
+    def envelope_from(self) -> str:
+        """The SMTP MAIL FROM (bounce) address."""
+        return self.from_address.addr_spec
+
+
+def make_message_id(key: str, domain: str, *, kind: str = "digest", delivery_id: int | None = None) -> str:
+    """A Message-ID that depends only on its inputs: a retried send repeats the same id,
+    so receivers that de-duplicate on it show the digest once."""
+    digest = hashlib.sha256(f"{kind}\0{key}".encode()).hexdigest()[:20]
+    middle = f"{kind}.{delivery_id}.{digest}" if delivery_id is not None else f"{kind}.{digest}"
+    return f"<{middle}@{domain}>"
+
+
+def _check_url(url: str) -> str:
+    url = clean_header_value("unsubscribe URL", url)
+    if len(url) > MAX_URL_LENGTH or not _SAFE_URL.fullmatch(url) or not urlsplit(url).netloc:
+        raise MessageError(f"unsubscribe URL is not a plain absolute http(s) URL: {url[:80]!r}")
+    return url
+
+
+def list_unsubscribe_value(url: str, token: str, domain: str) -> str:
+    """``<https://…/unsubscribe/TOKEN>, <mailto:unsubscribe@DOMAIN?subject=unsubscribe-TOKEN>``."""
+    subject = quote(f"unsubscribe-{token}", safe="")
+    return f"<{_check_url(url)}>, <mailto:unsubscribe@{domain}?subject={subject}>"
+
+
+def _normalise_newlines(body: str) -> str:
+    return body.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def build_message(
+    sender: SenderIdentity,
+    *,
+    to_address: str,
+    subject: str,
+    text: str,
+    html: str,
+    message_key: str,
+    unsubscribe_url: str | None = None,
+    unsubscribe_token: str | None = None,
+    delivery_id: int | None = None,
+    kind: str = "digest",
+    date: datetime | None = None,
+) -> EmailMessage:
+    """One message to one recipient: text part then HTML part.
+
+    ``message_key`` makes the Message-ID (same key, same id). With ``unsubscribe_url`` the
+    message is list mail: List-Id, List-Unsubscribe (URL and mailto) and the RFC 8058
+    one-click header are added; the mailto carries ``unsubscribe_token``, by default the
+    URL's last path segment. Raises MessageError for any refused value.
+    """
+    if not _KIND.fullmatch(kind):
+        raise MessageError(f"message kind must be a lowercase word, got {kind!r}")
+    subject = clean_header_value("subject", subject)
+    if not subject:
+        raise MessageError("subject is empty")
+    to = validate_recipient(to_address, allow_test_domains=sender.allow_test_domains)
+    when = date or datetime.now(UTC)
+    if when.tzinfo is None:
+        raise MessageError("message date must be timezone-aware")
+
+    message = EmailMessage(policy=MESSAGE_POLICY)
+    message["From"] = sender.from_address
+    message["To"] = to
+    message["Subject"] = subject
+    message["Date"] = format_datetime(when.astimezone(UTC))
+    message["Message-ID"] = make_message_id(message_key, sender.domain, kind=kind, delivery_id=delivery_id)
+    if sender.reply_to is not None:
+        message["Reply-To"] = sender.reply_to
+    if unsubscribe_url is not None:
+        token = unsubscribe_token
+        if token is None:
+            token = urlsplit(unsubscribe_url).path.rstrip("/").rpartition("/")[2]
+        token = clean_header_value("unsubscribe token", token)
+        if not token:
+            raise MessageError("unsubscribe token is empty")
+        message["List-Id"] = f"papermail {kind} <{kind}.{sender.domain}>"
+        message["List-Unsubscribe"] = list_unsubscribe_value(unsubscribe_url, token, sender.domain)
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message["Auto-Submitted"] = "auto-generated"
+    if delivery_id is not None:
+        message["X-Papermail-Delivery"] = str(int(delivery_id))
+    message.set_content(_normalise_newlines(text), subtype="plain")
+    message.add_alternative(_normalise_newlines(html), subtype="html")
+    return message
+
+
+def message_id_of(data: bytes) -> str | None:
+    """The Message-ID header of serialised message bytes (only the header block is parsed)."""
+    end = data.find(b"\r\n\r\n")
+    head = data if end < 0 else data[: end + 2]
+    parsed = email.message_from_bytes(head, policy=email.policy.compat32)
+    value = parsed.get("Message-ID")
+    return str(value).strip() if value is not None else None

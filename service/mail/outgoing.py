@@ -1,0 +1,74 @@
+"""One call from rendered strings to the exact bytes a backend sends."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from service.mail.message import SenderIdentity, build_message
+from service.mail.signing import DkimSigner, wire_bytes
+
+if TYPE_CHECKING:
+    from config.settings import Settings
+
+
+@dataclass(frozen=True)
+class OutgoingMail:
+    """A finished message: hand ``envelope_from, to, data`` to ``MailBackend.send``."""
+
+    envelope_from: str
+    to: str
+    message_id: str
+    data: bytes
+
+
+class Composer:
+    """Builds and signs messages for one configuration.
+
+    Made once per worker (``Composer.from_settings``): the sender is parsed and the DKIM key
+    read and checked once, not per recipient.
+    """
+
+    def __init__(self, sender: SenderIdentity, signer: DkimSigner | None = None) -> None:
+        self.sender = sender
+        self.signer = signer
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Composer:
+        return cls(SenderIdentity.from_settings(settings), DkimSigner.from_settings(settings))
+
+    def compose(
+        self,
+        *,
+        to_address: str,
+        subject: str,
+        text: str,
+        html: str,
+        message_key: str,
+        unsubscribe_url: str | None = None,
+        unsubscribe_token: str | None = None,
+        delivery_id: int | None = None,
+        kind: str = "digest",
+        date: datetime | None = None,
+    ) -> OutgoingMail:
+        """See ``build_message`` for the arguments; raises MessageError for a refused value."""
+        message = build_message(
+            self.sender,
+            to_address=to_address,
+            subject=subject,
+            text=text,
+            html=html,
+            message_key=message_key,
+            unsubscribe_url=unsubscribe_url,
+            unsubscribe_token=unsubscribe_token,
+            delivery_id=delivery_id,
+            kind=kind,
+            date=date,
+        )
+        return OutgoingMail(
+            envelope_from=self.sender.envelope_from,
+            to=str(message["To"]),
+            message_id=str(message["Message-ID"]),
+            data=wire_bytes(message, self.signer),
+        )

@@ -1,0 +1,201 @@
+"""The SMTP backend: one persistent connection per worker process, reused across sends.
+
+Failures become one DeliveryError: anything about reaching or talking to the server
+(refused connection, timeout, TLS, login, 4xx) is transient; a 5xx answer to a message
+is permanent, and a 5xx whose enhanced status says the mailbox does not exist (5.1.1 and
+kin) is also a hard bounce, so the caller can suppress the address.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import smtplib
+import ssl
+import threading
+from typing import TYPE_CHECKING, Literal
+
+from service.mail.message import message_id_of
+from service.mail.protocol import DeliveryError, SendResult
+
+if TYPE_CHECKING:
+    from config.settings import Settings
+
+Security = Literal["none", "starttls", "ssl"]
+
+# RFC 3463 statuses that mean "this address will never work": bad mailbox, bad domain,
+# bad syntax, moved, null MX (RFC 7505), disabled mailbox.
+HARD_BOUNCE_STATUSES = frozenset({"5.1.0", "5.1.1", "5.1.2", "5.1.3", "5.1.6", "5.1.10", "5.2.1"})
+_ENHANCED = re.compile(r"^\s*([245]\.\d{1,3}\.\d{1,3})\b")
+# A pooled connection the server has since closed (idle timeout, restart) shows up as one
+# of these on the next command; they earn exactly one retry on a fresh connection.
+_CONNECTION_LOST = (smtplib.SMTPServerDisconnected, ConnectionError)
+
+
+class _ServerClosing(smtplib.SMTPServerDisconnected):
+    """The server answered 421: it is closing this connection."""
+
+    def __init__(self, code: int, reply: str) -> None:
+        super().__init__(f"{code} {reply}")
+        self.code = code
+        self.reply = reply
+
+
+def _text(reply: bytes | str) -> str:
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
+
+
+def refusal(code: int, reply: bytes | str, stage: str, to: str) -> DeliveryError:
+    """The DeliveryError for a non-success answer to MAIL FROM, RCPT TO or DATA."""
+    text = " ".join(_text(reply).split())
+    match = _ENHANCED.match(text)
+    status = match.group(1) if match else None
+    permanent = 500 <= code < 600
+    # A 5.1.x at MAIL FROM is about our sender, not the recipient.
+    hard = permanent and stage != "MAIL FROM" and status in HARD_BOUNCE_STATUSES
+    return DeliveryError(
+        f"SMTP server refused {stage} for {to}: {code} {text}",
+        permanent=permanent,
+        code=code,
+        hard_bounce=hard,
+        enhanced_status=status,
+    )
+
+
+class SmtpBackend:
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int,
+        security: Security = "none",
+        username: str = "",
+        password: str = "",
+        timeout: float = 30.0,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.security = security
+        self.username = username
+        self.password = password
+        self.timeout = timeout
+        self.ssl_context = ssl_context
+        self.connections_opened = 0  # for metrics and tests: reuse keeps this at 1
+        self._conn: smtplib.SMTP | None = None
+        self._pid = os.getpid()
+        # Celery's threads pool may call one backend from several threads; SMTP is one dialogue.
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SmtpBackend:
+        return cls(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            security=settings.smtp_security,
+            username=settings.smtp_username,
+            password=settings.smtp_password,
+            timeout=settings.smtp_timeout_seconds,
+        )
+
+    # -- connection ----------------------------------------------------------------------
+    def _context(self) -> ssl.SSLContext:
+        return self.ssl_context or ssl.create_default_context()
+
+    def _open(self) -> smtplib.SMTP:
+        conn: smtplib.SMTP
+        if self.security == "ssl":
+            conn = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=self._context())
+        else:
+            conn = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        try:
+            conn.ehlo()
+            if self.security == "starttls":
+                conn.starttls(context=self._context())
+                conn.ehlo()
+            if self.username:
+                conn.login(self.username, self.password)
+        except BaseException:
+            conn.close()
+            raise
+        self.connections_opened += 1
+        return conn
+
+    def _drop(self, *, polite: bool = False) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        if polite:  # QUIT on a broken connection could wait a whole timeout, so only on close()
+            try:
+                conn.quit()
+                return
+            except (smtplib.SMTPException, OSError):
+                pass
+        conn.close()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._pid == os.getpid():
+                self._drop(polite=True)
+            self._conn = None
+
+    # -- sending -------------------------------------------------------------------------
+    def _transact(self, conn: smtplib.SMTP, envelope_from: str, to: str, data: bytes) -> str:
+        """One MAIL/RCPT/DATA exchange; returns the server's final reply or raises."""
+        conn.ehlo_or_helo_if_needed()
+        options = ["BODY=8BITMIME"] if not data.isascii() and conn.has_extn("8bitmime") else []
+        stage, (code, reply) = "MAIL FROM", conn.mail(envelope_from, options)
+        if code == 250:
+            stage, (code, reply) = "RCPT TO", conn.rcpt(to)
+            if code in (250, 251):
+                stage = "DATA"
+                try:
+                    code, reply = conn.data(data)
+                except smtplib.SMTPDataError as exc:  # refused before the content (no 354)
+                    code, reply = exc.smtp_code, exc.smtp_error
+                if code == 250:
+                    return _text(reply)
+        if code == 421:
+            conn.close()
+            raise _ServerClosing(code, _text(reply))
+        try:
+            conn.rset()  # leave the connection ready for the next message
+        except (smtplib.SMTPException, OSError):
+            conn.close()  # send() sees the closed socket and opens a new one next time
+        raise refusal(code, reply, stage, to)
+
+    def _send_on_connection(self, envelope_from: str, to: str, data: bytes) -> str:
+        if self._conn is None:
+            self._conn = self._open()
+        return self._transact(self._conn, envelope_from, to, data)
+
+    def send(self, envelope_from: str, to: str, message_bytes: bytes) -> SendResult:
+        for address in (envelope_from, to):
+            if not address or any(ch.isspace() or ord(ch) < 32 for ch in address):
+                raise DeliveryError(f"refusing envelope address {address!r}", permanent=True)
+        with self._lock:
+            if self._pid != os.getpid():
+                # A forked worker inherited the parent's socket: it is not ours to use or close.
+                self._conn, self._pid = None, os.getpid()
+            reused = self._conn is not None
+            try:
+                try:
+                    reply = self._send_on_connection(envelope_from, to, message_bytes)
+                except _CONNECTION_LOST:
+                    self._drop()
+                    if not reused:
+                        raise
+                    reply = self._send_on_connection(envelope_from, to, message_bytes)
+            except DeliveryError:
+                if self._conn is not None and self._conn.sock is None:
+                    self._conn = None
+                raise
+            except (smtplib.SMTPException, OSError) as exc:
+                self._drop()
+                code = getattr(exc, "smtp_code", None) or getattr(exc, "code", None)
+                raise DeliveryError(
+                    f"SMTP {self.host}:{self.port} unavailable: {type(exc).__name__}: {exc}",
+                    permanent=False,
+                    code=code if isinstance(code, int) and code > 0 else None,
+                ) from exc
+        return SendResult(message_id=message_id_of(message_bytes), reply=reply)

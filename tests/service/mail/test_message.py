@@ -1,0 +1,221 @@
+from __future__ import annotations
+
+import email
+import email.policy
+from datetime import UTC, datetime, timedelta, timezone
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from service.mail import Composer, MessageError, SenderIdentity, build_message, make_message_id, wire_bytes
+from service.mail.message import parse_sender
+from tests.conftest import make_settings
+
+UNSUB = "https://papermail.test/unsubscribe/tok.EN-_42"
+WHEN = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
+
+
+def parsed(data: bytes) -> EmailMessage:
+    return email.message_from_bytes(data, policy=email.policy.default)  # type: ignore[return-value]
+
+
+def digest(composer: Composer, **overrides: Any) -> bytes:
+    fields: dict[str, Any] = {
+        "to_address": "alice@example.com",
+        "subject": "5 new papers on quantization, agents — Nov 27",
+        "text": "Hello Alice\n\n1. Paper one\n",
+        "html": "<p>Hello Alice</p><ol><li>Paper one</li></ol>",
+        "message_key": "sub-1/2026-11-27",
+        "unsubscribe_url": UNSUB,
+        "delivery_id": 42,
+        "date": WHEN,
+    }
+    fields.update(overrides)
+    return composer.compose(**fields).data
+
+
+def test_digest_has_every_bulk_sender_header(composer: Composer) -> None:
+    message = parsed(digest(composer))
+
+    assert message["From"].addresses[0].display_name == "Papermail Digest"
+    assert message["From"].addresses[0].addr_spec == "digest@papermail.test"
+    assert message["To"] == "alice@example.com"
+    assert message["Subject"] == "5 new papers on quantization, agents — Nov 27"
+    assert message["Date"].datetime == WHEN
+    assert message["Message-ID"].startswith("<digest.42.") and message["Message-ID"].endswith("@papermail.test>")
+    assert message["List-Id"] == "papermail digest <digest.papermail.test>"
+    assert message["List-Unsubscribe"] == (
+        f"<{UNSUB}>, <mailto:unsubscribe@papermail.test?subject=unsubscribe-tok.EN-_42>"
+    )
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert message["Auto-Submitted"] == "auto-generated"
+    assert message["X-Papermail-Delivery"] == "42"
+    assert "Reply-To" not in message
+
+
+def test_body_is_text_then_html_alternative(composer: Composer) -> None:
+    message = parsed(digest(composer, text="Bonjour é\r\nligne 2\n", html="<p>Bonjour é</p>"))
+
+    assert message.get_content_type() == "multipart/alternative"
+    parts = list(message.iter_parts())
+    assert [p.get_content_type() for p in parts] == ["text/plain", "text/html"]
+    # Parsed back from the wire every line ends in CRLF, whatever mix the input had.
+    assert parts[0].get_content() == "Bonjour é\r\nligne 2\r\n"
+    assert parts[1].get_content() == "<p>Bonjour é</p>\r\n"
+
+
+def test_wire_bytes_are_seven_bit_with_crlf_and_encoded_non_ascii_headers(tmp_path: Path) -> None:
+    composer = Composer.from_settings(make_settings(tmp_path, mail_from="Zoë Ünïcode <digest@papermail.test>"))
+    data = digest(composer, subject="Új cikkek — 日本語のタイトル", html="<p>" + "é" * 3000 + "</p>")
+
+    assert data.isascii()  # no 8bit: a relay cannot rewrite it under a DKIM signature
+    assert b"\n" not in data.replace(b"\r\n", b"")
+    assert all(len(line) <= 998 for line in data.split(b"\r\n"))
+    assert b"=?utf-8?" in data  # RFC 2047 encoded-words for subject and display name
+    message = parsed(data)
+    assert message["Subject"] == "Új cikkek — 日本語のタイトル"
+    assert message["From"].addresses[0].display_name == "Zoë Ünïcode"
+
+
+def test_long_list_unsubscribe_is_folded_between_uris_never_encoded(composer: Composer) -> None:
+    token = "A" * 300
+    data = digest(composer, unsubscribe_url=f"https://papermail.test/unsubscribe/{token}")
+
+    header = data.split(b"\r\nList-Unsubscribe: ", 1)[1].split(b"\r\nList-Unsubscribe-Post", 1)[0]
+    assert b"=?" not in header
+    assert header == (
+        f"<https://papermail.test/unsubscribe/{token}>,\r\n"
+        f" <mailto:unsubscribe@papermail.test?subject=unsubscribe-{token}>".encode()
+    )
+
+
+def test_message_id_is_deterministic_per_key(composer: Composer) -> None:
+    first = parsed(digest(composer, message_key="sub-1/2026-11-27"))["Message-ID"]
+    again = parsed(digest(composer, message_key="sub-1/2026-11-27", date=WHEN + timedelta(hours=1)))["Message-ID"]
+    other = parsed(digest(composer, message_key="sub-1/2026-11-28"))["Message-ID"]
+
+    assert first == again
+    assert first != other
+    assert make_message_id("k", "papermail.test") == make_message_id("k", "papermail.test")
+    assert make_message_id("k", "papermail.test", kind="confirm") != make_message_id("k", "papermail.test")
+
+
+def test_reply_to_from_settings(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, mail_reply_to="Help Desk <help@papermail.test>")
+    message = parsed(digest(Composer.from_settings(settings)))
+    assert message["Reply-To"].addresses[0].addr_spec == "help@papermail.test"
+
+
+def test_transactional_mail_has_no_list_headers(composer: Composer) -> None:
+    message = parsed(digest(composer, unsubscribe_url=None, kind="confirm", delivery_id=None))
+    for name in ("List-Id", "List-Unsubscribe", "List-Unsubscribe-Post", "X-Papermail-Delivery"):
+        assert name not in message
+    assert message["Auto-Submitted"] == "auto-generated"
+    assert message["Message-ID"].startswith("<confirm.")
+
+
+def test_explicit_token_is_percent_encoded_in_the_mailto(composer: Composer) -> None:
+    message = parsed(digest(composer, unsubscribe_token="a b&c"))
+    assert "?subject=unsubscribe-a%20b%26c>" in message["List-Unsubscribe"]
+
+
+def test_trailing_newline_of_a_template_subject_is_stripped(composer: Composer) -> None:
+    assert parsed(digest(composer, subject="  Papers for you\n"))["Subject"] == "Papers for you"
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "Papers\r\nBcc: victim@example.com",
+        "Papers\nBcc: victim@example.com",
+        "Papers\rBcc: victim@example.com",
+        "Papers\u2028Bcc: victim@example.com",
+        "Papers\x85Bcc: victim@example.com",
+        "Papers\x00",
+    ],
+)
+def test_line_breaks_in_the_subject_are_refused(composer: Composer, subject: str) -> None:
+    with pytest.raises(MessageError, match="subject contains a line break"):
+        digest(composer, subject=subject)
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "alice@example.com\r\nBcc: victim@example.com",
+        "alice@example.com\nBcc: victim@example.com",
+        "alice@example.com, victim@example.com",
+        "Alice <alice@example.com>",
+    ],
+)
+def test_injection_through_the_recipient_is_refused(composer: Composer, address: str) -> None:
+    with pytest.raises(MessageError):
+        digest(composer, to_address=address)
+
+
+@pytest.mark.parametrize("address", ["not-an-address", "alice@", "@example.com", "alice@localhost", "ålice@example.com"])
+def test_invalid_recipient_gets_a_clear_error(composer: Composer, address: str) -> None:
+    with pytest.raises(MessageError, match="invalid recipient address"):
+        digest(composer, to_address=address)
+
+
+def test_recipient_is_normalised(composer: Composer) -> None:
+    assert parsed(digest(composer, to_address="  alice@EXAMPLE.com "))["To"] == "alice@example.com"
+    assert parsed(digest(composer, to_address="bob@bücher.example"))["To"] == "bob@xn--bcher-kva.example"
+
+
+def test_test_domains_are_refused_in_production(tmp_path: Path) -> None:
+    sender = SenderIdentity.from_settings(make_settings(tmp_path, environment="production"))
+    with pytest.raises(MessageError, match="invalid recipient address"):
+        build_message(sender, to_address="a@x.test", subject="s", text="t", html="h", message_key="k")
+    testing = SenderIdentity.from_settings(make_settings(tmp_path, environment="test"))
+    assert build_message(testing, to_address="a@x.test", subject="s", text="t", html="h", message_key="k")["To"] == "a@x.test"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://papermail.test/unsubscribe/a>, <https://evil.example/",
+        "https://papermail.test/unsubscribe/a,b",
+        "javascript:alert(1)",
+        "/unsubscribe/relative",
+        "https://papermail.test/unsubscribe/tok\r\nBcc: x@example.com",
+        "https://papermail.test/" + "a" * 1000,
+    ],
+)
+def test_unsafe_unsubscribe_urls_are_refused(composer: Composer, url: str) -> None:
+    with pytest.raises(MessageError):
+        digest(composer, unsubscribe_url=url)
+
+
+def test_naive_date_and_bad_kind_are_refused(composer: Composer) -> None:
+    with pytest.raises(MessageError, match="timezone-aware"):
+        digest(composer, date=datetime(2026, 11, 27, 8, 0))
+    with pytest.raises(MessageError, match="kind"):
+        digest(composer, kind="Digest\r\nX: y")
+
+
+def test_date_is_written_in_utc(composer: Composer) -> None:
+    paris = datetime(2026, 11, 27, 9, 0, tzinfo=timezone(timedelta(hours=1)))
+    assert parsed(digest(composer, date=paris))["Date"].datetime == WHEN
+
+
+@pytest.mark.parametrize("value", ["not an address", "digest@localhost-without-dot", "Bad\r\nX: y <a@b.example>", ""])
+def test_bad_sender_setting_names_the_setting(value: str) -> None:
+    with pytest.raises(MessageError, match="PAPERMAIL_MAIL_FROM"):
+        parse_sender(value, "PAPERMAIL_MAIL_FROM")
+
+
+def test_build_message_then_wire_bytes_round_trips(composer: Composer) -> None:
+    message = build_message(
+        composer.sender,
+        to_address="carol@example.org",
+        subject="Hi",
+        text="t",
+        html="<b>h</b>",
+        message_key="k",
+        unsubscribe_url=UNSUB,
+    )
+    assert parsed(wire_bytes(message))["Message-ID"] == message["Message-ID"]
