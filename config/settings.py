@@ -93,6 +93,8 @@ class Settings(BaseSettings):
     # the filesystem broker loses a message when a worker dies mid-task.
     delivery_stale_minutes: int = Field(default=30, ge=1)
     lookback_days: int = Field(default=7, ge=1, le=60)
+    # First retry of a transiently failed delivery (4xx, connection lost); doubles each time.
+    delivery_retry_seconds: float = Field(default=60.0, gt=0, le=3600)
     confirm_token_max_age_hours: int = Field(default=48, ge=1)
 
     # -- ingestion ------------------------------------------------------------------------

@@ -209,6 +209,9 @@ class Delivery(Base):
     # Last time a batch holding this delivery was put on the queue; the planner re-enqueues
     # claimed/sending rows whose enqueue is older than DELIVERY_STALE_MINUTES.
     enqueued_at: Mapped[datetime | None]
+    # Which enqueue of this row is current: only the task carrying it may take over a row left
+    # 'sending' by a dead worker, so a late duplicate of an older task cannot send it twice.
+    batch_token: Mapped[str | None] = mapped_column(String(32))
     # The UTC moment the period's digest became due (its "date" in the subject and archive).
     due_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(default=0)

@@ -43,6 +43,11 @@ def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
             "schedule": timedelta(minutes=1),
             "options": {"queue": "ingest", "expires": 60},
         },
+        "plan-digests": {
+            "task": "workers.tasks.plan_digests",
+            "schedule": timedelta(minutes=settings.planner_interval_minutes),
+            "options": {"queue": "digests", "expires": settings.planner_interval_minutes * 60},
+        },
     }
 
 

@@ -7,7 +7,7 @@ import sys
 import typer
 
 from config.settings import SettingsError
-from service.cli import db, ingest, serve, subscribers
+from service.cli import db, digest, ingest, serve, subscribers
 from service.cli.errors import UsageError
 
 app = typer.Typer(
@@ -21,6 +21,7 @@ serve.register(app)
 ingest.register(app)
 app.add_typer(db.app, name="db")
 app.add_typer(subscribers.app, name="subscribers")
+app.add_typer(digest.app, name="digest")
 
 
 def main() -> None:

@@ -117,9 +117,11 @@ def stale_deliveries(session: Session, now: datetime, stale_after: timedelta) ->
     return list(session.scalars(query))
 
 
-def mark_enqueued(session: Session, ids: Sequence[int], now: datetime) -> None:
+def mark_enqueued(session: Session, ids: Sequence[int], now: datetime, token: str | None = None) -> None:
+    """Stamp a batch before it goes on the queue; TOKEN names this enqueue (see Delivery.batch_token)."""
     for start in range(0, len(ids), PLAN_CHUNK):
-        session.execute(update(Delivery).where(Delivery.id.in_(ids[start : start + PLAN_CHUNK])).values(enqueued_at=now))
+        chunk = ids[start : start + PLAN_CHUNK]
+        session.execute(update(Delivery).where(Delivery.id.in_(chunk)).values(enqueued_at=now, batch_token=token))
 
 
 def batches(ids: Sequence[int], size: int) -> Iterator[list[int]]:

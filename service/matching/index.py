@@ -28,10 +28,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import chain
+from typing import TYPE_CHECKING
 
 from service.matching import rank
 from service.matching.records import IndexedPaper, Reasons, TermHit
 from service.matching.text import Term, Tokens, normalise_author, occurs_at, parse_term, tokenize
+
+if TYPE_CHECKING:
+    from service.preferences import Preferences
 
 BITS = 8
 FIELD_MAX = (1 << BITS) - 1
@@ -128,6 +132,19 @@ class PaperIndex:
             self._since_fields.append(self._since_fields[-1] | (FIELD_MAX << (BITS * pos)))
         self._upvote_fields: dict[int, int] = {}
         self._source_fields: dict[tuple[str, ...], int] = {}
+        self._recent: dict[datetime, int] = {}  # window start → _since_fields entry
+        # The hot path reads plain ints from these (filled with the entries above), so that a
+        # subscriber's sums are ``sum(map(d.__getitem__, terms))``: loops in C, not in Python.
+        self.keyword_packed: dict[str, int] = {}
+        self.keyword_max: dict[str, int] = {}
+        self.keyword_fields: dict[str, int] = {}
+        self.topic_packed: dict[str, int] = {}
+        self.topic_max: dict[str, int] = {}
+        self.author_packed: dict[str, int] = {}
+        self.author_max: dict[str, int] = {}
+        # at_least[b]: the bits b..7 of every field, so ``scores & at_least[b]`` tells whether
+        # some score reaches 2**b (a tighter start for the top-k walk than the sum of maxima)
+        self.at_least = tuple(spread(range(n), (FIELD_MAX << b) & FIELD_MAX) for b in range(BITS))
 
     @classmethod
     def build(cls, papers: Iterable[IndexedPaper], now: datetime) -> PaperIndex:
@@ -180,6 +197,9 @@ class PaperIndex:
                 hits=hits,
             )
             self._keywords[raw] = entry
+            self.keyword_packed[raw] = entry.packed
+            self.keyword_max[raw] = entry.max_half
+            self.keyword_fields[raw] = entry.fields
         return entry
 
     # -- authors and topics ---------------------------------------------------------------------
@@ -197,6 +217,8 @@ class PaperIndex:
                 names=names,
             )
             self._authors[raw] = entry
+            self.author_packed[raw] = entry.packed
+            self.author_max[raw] = entry.max_half
         return entry
 
     def topic(self, slug: str) -> TopicEntry:
@@ -209,7 +231,18 @@ class PaperIndex:
                 max_half=rank.TOPIC_HALF if positions else 0,
             )
             self._topics[slug] = entry
+            self.topic_packed[slug] = entry.packed
+            self.topic_max[slug] = entry.max_half
         return entry
+
+    def resolve(self, prefs: Preferences) -> None:
+        """Look up every term of ``prefs`` once, so the hot-path dicts hold them all."""
+        for raw in chain(prefs.keywords, prefs.exclude):
+            self.keyword(raw)
+        for raw in prefs.authors:
+            self.author(raw)
+        for slug in prefs.topics:
+            self.topic(slug)
 
     def topic_reasons(self, pos: int, wanted: frozenset[str]) -> tuple[tuple[str, ...], Reasons]:
         """(sorted slugs the paper shares with ``wanted``, the reasons when they alone matched)."""
@@ -228,7 +261,10 @@ class PaperIndex:
         ``since`` differs from subscriber to subscriber (their last digest), so it is a binary
         search over the papers by age rather than a cache entry per instant.
         """
-        recent = self._since_fields[bisect_right(self._seen_desc, -_micros(since))]
+        recent = self._recent.get(since)
+        if recent is None:  # subscribers share few window starts (their send hour): memoise
+            recent = self._since_fields[bisect_right(self._seen_desc, -_micros(since))]
+            self._recent[since] = recent
         fields = self._upvote_fields.get(min_upvotes)
         if fields is None:
             fields = spread((pos for pos, p in enumerate(self.papers) if p.upvotes >= min_upvotes), FIELD_MAX)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, Protocol
 
 if TYPE_CHECKING:  # service.preferences imports matching.text: avoid the import cycle
     from service.preferences import Preferences
@@ -61,8 +61,59 @@ class Reasons:
     trending: bool = False  # picked as a top trending paper (subscriber has no filters)
 
 
-@dataclass(frozen=True, slots=True)
+class Explainer(Protocol):
+    def explain(self, pos: int) -> Reasons: ...
+
+
 class Match:
-    paper_id: int
-    score: float
-    reasons: Reasons
+    """One paper picked for a subscriber: its id, its score (points), and why.
+
+    Read-only like the other records (``Match(paper_id, score, reasons)``; equal when all three
+    are). A match from :func:`~service.matching.match.match_many` works its ``reasons`` out on
+    first access and keeps them: planning reads only ids and scores, and the digest being
+    rendered reads the reasons of its own papers. Such a match keeps its index alive until then.
+    """
+
+    __slots__ = ("_paper_id", "_score", "_reasons", "_explainer", "_pos")
+    _paper_id: int
+    _score: float
+    _reasons: Reasons
+    _explainer: Explainer
+    _pos: int
+
+    def __init__(self, paper_id: int, score: float, reasons: Reasons) -> None:
+        self._paper_id = paper_id
+        self._score = score
+        self._reasons = reasons
+
+    @property
+    def paper_id(self) -> int:
+        return self._paper_id
+
+    @property
+    def score(self) -> float:
+        return self._score
+
+    @property
+    def reasons(self) -> Reasons:
+        try:
+            return self._reasons
+        except AttributeError:  # a lazy match: the slot stays empty until asked
+            reasons = self._reasons = self._explainer.explain(self._pos)
+            return reasons
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Match):
+            return NotImplemented
+        return (
+            self._paper_id == other._paper_id and self._score == other._score and self.reasons == other.reasons
+        )
+
+    def __hash__(self) -> int:
+        return hash((self._paper_id, self._score, self.reasons))
+
+    def __repr__(self) -> str:
+        return f"Match(paper_id={self._paper_id!r}, score={self._score!r}, reasons={self.reasons!r})"
+
+    def __reduce__(self) -> tuple[type[Match], tuple[int, float, Reasons]]:
+        return (Match, (self._paper_id, self._score, self.reasons))  # pickles without the index

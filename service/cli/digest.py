@@ -1,0 +1,84 @@
+"""`papermail digest preview | run | plan`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import typer
+from rich.progress import Progress
+
+from config.settings import get_settings
+from service.cli.errors import UsageError
+from service.digests.deliver import DeliveryTools
+from service.digests.preview import preview_digest
+from service.digests.run import plan, run_foreground
+from service.migrate import upgrade
+from service.subscribers import InvalidSubscriber
+
+app = typer.Typer(help="Plan, send and preview digests.", no_args_is_help=True)
+
+
+def parse_at(at: str | None) -> datetime:
+    if at is None:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(at)
+    except ValueError:
+        raise UsageError(f"--at must be an ISO date-time like 2026-11-27T08:00:00+00:00, not {at!r}") from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+@app.command("preview")
+def preview(
+    email: str = typer.Argument(..., help="The subscriber's address."),
+    fmt: str = typer.Option("text", "--format", help="html or text."),
+    out: Path = typer.Option(None, "--out", help="Write to this file instead of stdout.", dir_okay=False),
+    at: str = typer.Option(None, "--at", help="As if at this ISO date-time (default: now)."),
+) -> None:
+    """Show what EMAIL would get now: ranked papers with the reason each was chosen."""
+    if fmt not in ("html", "text"):
+        raise UsageError("--format must be html or text")
+    settings = get_settings()
+    upgrade(settings)
+    try:
+        rendered = preview_digest(settings, email, parse_at(at))
+    except InvalidSubscriber as exc:
+        raise UsageError(str(exc)) from None
+    body = rendered.html if fmt == "html" else f"Subject: {rendered.subject}\n\n{rendered.text}"
+    if out is None:
+        typer.echo(body)
+    else:
+        out.write_text(body, encoding="utf-8")
+        typer.echo(f"wrote {out}")
+
+
+@app.command("run")
+def run(at: str = typer.Option(None, "--at", help="Plan as if at this ISO date-time (default: now).")) -> None:
+    """Plan and send every digest due, in the foreground (no worker needed)."""
+    settings = get_settings()
+    upgrade(settings)
+    now = parse_at(at)
+    with Progress(transient=True) as progress:
+        task = progress.add_task("sending digests", total=None)
+        summary, outcome = run_foreground(
+            settings, now, DeliveryTools.from_settings(settings),
+            on_batch=lambda batch: progress.advance(task, batch.sent + batch.skipped + batch.failed),
+        )
+    typer.echo(
+        f"claimed {summary.claimed}, sent {outcome.sent}, skipped {outcome.skipped}, failed {outcome.failed}, "
+        f"deferred {len(outcome.retry)}"
+    )
+    if outcome.failed:
+        raise typer.Exit(1)
+
+
+@app.command("plan")
+def plan_command(at: str = typer.Option(None, "--at", help="Plan as if at this ISO date-time (default: now).")) -> None:
+    """Claim every digest due and enqueue the batches for the workers (what beat runs)."""
+    settings = get_settings()
+    upgrade(settings)
+    from workers.tasks import enqueue_batch
+
+    summary = plan(settings, parse_at(at), enqueue_batch)
+    typer.echo(summary.line())

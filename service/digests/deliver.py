@@ -1,0 +1,218 @@
+"""Deliver one batch of claimed digests: match, render, send, record — each delivery once.
+
+Per batch the paper index, the already-sent sets and the topic names are loaded once; per
+delivery there is one conditional UPDATE that takes it (claimed → sending, only while the
+subscriber is still active), the send, and one small transaction that records it as sent.
+
+The irrevocable step (the SMTP send) comes after the guarding state is committed and before
+the success is recorded. A crash between the server's "250 OK" and that record leaves the row
+``sending``: the planner's stale sweep re-enqueues it and it is sent again with the same
+deterministic Message-ID, which receivers use to drop the copy. That window is the only way a
+reader can see a digest twice; a crash anywhere else re-sends nothing that was accepted.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import exists, insert, select, update
+from sqlalchemy.orm import Session
+
+from config.settings import Settings
+from service.db import session_scope
+from service.digests.compose import digest_context, reasons_record
+from service.digests.window import already_sent, build_index, match_requests
+from service.mail import Composer, DeliveryError, MailBackend, MessageError, get_backend
+from service.matching.match import match_many
+from service.matching.records import Match
+from service.models import Delivery, DeliveryPaper, Paper, Subscriber, Topic
+from service.ratelimit import RateLimiter, acquire, send_rate_limiter
+from service.rendering import EmailRenderer, Sender, render_digest
+from service.schedule import zone
+from service.subscribers import preferences_of
+
+log = logging.getLogger(__name__)
+
+# After this many transient failures a delivery is given up as failed.
+MAX_ATTEMPTS = 6
+
+
+@dataclass
+class DeliveryTools:
+    """What a worker process builds once and reuses for every batch."""
+
+    renderer: EmailRenderer
+    composer: Composer
+    backend: MailBackend
+    limiter: RateLimiter
+    sender: Sender
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DeliveryTools:
+        return cls(
+            renderer=EmailRenderer(cache_dir=settings.data_dir / "cache" / "mjml"),
+            composer=Composer.from_settings(settings),
+            backend=get_backend(settings),
+            limiter=send_rate_limiter(settings),
+            sender=Sender.from_settings(settings),
+        )
+
+
+@dataclass
+class BatchOutcome:
+    sent: int = 0
+    skipped: int = 0
+    failed: int = 0
+    # Transient failures to try again: (delivery id, seconds to wait).
+    retry: list[tuple[int, float]] = field(default_factory=list)
+    # Not taken: already sent, or in flight in another worker.
+    ignored: int = 0
+
+    def add(self, other: BatchOutcome) -> None:
+        self.sent += other.sent
+        self.skipped += other.skipped
+        self.failed += other.failed
+        self.ignored += other.ignored
+        self.retry.extend(other.retry)
+
+
+def retry_delay(attempts: int, base: float) -> float:
+    """BASE, then doubling (1 min, 2, 4, 8... by default): greylisting relays accept within minutes."""
+    return float(min(base * 2 ** max(attempts - 1, 0), 3600))
+
+
+def take(session: Session, delivery_id: int, token: str | None) -> bool:
+    """claimed → sending, only for an active subscriber; a row left 'sending' by a dead worker
+    is taken over only by the task carrying its current batch token."""
+    active = exists().where(Subscriber.id == Delivery.subscriber_id, Subscriber.status == "active")
+    takeable = (Delivery.status == "claimed") | ((Delivery.status == "sending") & (Delivery.batch_token == token))
+    result = session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id, takeable, active)
+        .values(status="sending", attempts=Delivery.attempts + 1)
+    )
+    session.commit()
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def skip_inactive(session: Session, delivery_id: int) -> bool:
+    """A delivery whose subscriber left (unsubscribed, paused, suppressed) since the claim."""
+    result = session.execute(
+        update(Delivery)
+        .where(
+            Delivery.id == delivery_id,
+            Delivery.status.in_(("claimed", "sending")),
+            ~exists().where(Subscriber.id == Delivery.subscriber_id, Subscriber.status == "active"),
+        )
+        .values(status="skipped", error="subscriber no longer active")
+    )
+    session.commit()
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def record_sent(
+    session: Session, delivery: Delivery, subscriber: Subscriber, matches: Sequence[Match], message_id: str,
+    now: datetime, built_at: datetime,
+) -> None:
+    session.execute(
+        update(Delivery).where(Delivery.id == delivery.id).values(
+            status="sent", sent_at=now, message_id=message_id, paper_count=len(matches), error=None
+        )
+    )
+    if matches:
+        session.execute(insert(DeliveryPaper), [
+            {"delivery_id": delivery.id, "paper_id": m.paper_id, "subscriber_id": subscriber.id, "rank": rank,
+             "reasons": reasons_record(m)}
+            for rank, m in enumerate(matches, start=1)
+        ])
+    # The next window starts where this digest's index was built.
+    session.execute(update(Subscriber).where(Subscriber.id == subscriber.id).values(last_digest_at=built_at))
+    session.commit()
+
+
+def record_failure(session: Session, delivery_id: int, subscriber_id: int, attempts: int, error: Exception,
+                   outcome: BatchOutcome, retry_base: float) -> None:
+    reason = f"{type(error).__name__}: {error}"[:2000]
+    transient = isinstance(error, DeliveryError) and not error.permanent
+    if transient and attempts < MAX_ATTEMPTS:
+        session.execute(update(Delivery).where(Delivery.id == delivery_id).values(status="claimed", error=reason))
+        outcome.retry.append((delivery_id, retry_delay(attempts, retry_base)))
+    else:
+        session.execute(update(Delivery).where(Delivery.id == delivery_id).values(status="failed", error=reason))
+        outcome.failed += 1
+    if isinstance(error, DeliveryError) and error.hard_bounce:
+        session.execute(
+            update(Subscriber).where(Subscriber.id == subscriber_id).values(
+                status="suppressed", suppressed_reason=f"hard bounce: {error}"[:2000]
+            )
+        )
+    session.commit()
+
+
+def deliver_batch(
+    settings: Settings, delivery_ids: Sequence[int], token: str | None, tools: DeliveryTools,
+    now: datetime | None = None,
+) -> BatchOutcome:
+    """Send the digests of DELIVERY_IDS that are still to send. Safe to run twice."""
+    now = now or datetime.now(UTC)
+    lookback = timedelta(days=settings.lookback_days)
+    outcome = BatchOutcome()
+    with session_scope(settings) as session:
+        rows = session.execute(
+            select(Delivery, Subscriber)
+            .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
+            .where(Delivery.id.in_(delivery_ids), Delivery.status.in_(("claimed", "sending")))
+            .order_by(Delivery.id)
+        ).all()
+        outcome.ignored = len(delivery_ids) - len(rows)
+        if not rows:
+            return outcome
+        index, papers = build_index(session, now, lookback)
+        subscribers = [subscriber for _, subscriber in rows]
+        sent = already_sent(session, [s.id for s in subscribers], papers)
+        results = match_many(match_requests(subscribers, sent, now, lookback), index)
+        topic_names = {slug: name for slug, name in session.execute(select(Topic.slug, Topic.name))}
+        for (delivery, subscriber), matches in zip(rows, results, strict=True):
+            deliver_one(settings, session, tools, delivery, subscriber, matches, papers, topic_names, token,
+                        now, index.now, outcome)
+    return outcome
+
+
+def deliver_one(
+    settings: Settings, session: Session, tools: DeliveryTools, delivery: Delivery, subscriber: Subscriber,
+    matches: list[Match], papers: dict[int, Paper], topic_names: dict[str, str], token: str | None,
+    now: datetime, built_at: datetime, outcome: BatchOutcome,
+) -> None:
+    if not matches and preferences_of(subscriber).empty_digest == "skip":
+        session.execute(update(Delivery).where(Delivery.id == delivery.id, Delivery.status.in_(("claimed", "sending")))
+                        .values(status="skipped", error="nothing new matched", paper_count=0))
+        session.commit()
+        outcome.skipped += 1
+        return
+    if not take(session, delivery.id, token):
+        if skip_inactive(session, delivery.id):
+            outcome.skipped += 1
+        else:
+            outcome.ignored += 1
+        return
+    attempts = delivery.attempts + 1  # what take() just wrote
+    try:
+        day = (delivery.due_at or now).astimezone(zone(subscriber.timezone)).date()
+        context = digest_context(settings, subscriber, matches, papers, topic_names, day, tools.sender, delivery.id)
+        rendered = render_digest(context, tools.renderer)
+        mail = tools.composer.compose(
+            to_address=subscriber.email, subject=rendered.subject, text=rendered.text, html=rendered.html,
+            message_key=f"{delivery.id}", unsubscribe_url=context.links.unsubscribe_url,
+            unsubscribe_token=context.links.unsubscribe_url.rsplit("/", 1)[1], delivery_id=delivery.id,
+        )
+        acquire(tools.limiter)
+        tools.backend.send(mail.envelope_from, mail.to, mail.data)
+    except (DeliveryError, MessageError) as error:
+        log.info("delivery %s to subscriber %s failed: %s", delivery.id, subscriber.id, error)
+        record_failure(session, delivery.id, subscriber.id, attempts, error, outcome, settings.delivery_retry_seconds)
+        return
+    record_sent(session, delivery, subscriber, matches, mail.message_id, datetime.now(UTC), built_at)
+    outcome.sent += 1
