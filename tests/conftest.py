@@ -18,6 +18,7 @@ from tests.support.services import (
     pg_available,
     redis_available,
 )
+from tests.support.dkim import DkimKey, make_dkim_key
 from tests.support.smtp_sink import SmtpSink
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -135,3 +136,9 @@ def smtp_sink() -> Iterator[SmtpSink]:
     sink.start()
     yield sink
     sink.stop()
+
+
+@pytest.fixture(scope="session")
+def dkim_key(tmp_path_factory: pytest.TempPathFactory) -> DkimKey:
+    """A fresh DKIM key pair for this test session."""
+    return make_dkim_key(tmp_path_factory.mktemp("dkim"))

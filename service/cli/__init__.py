@@ -7,7 +7,7 @@ import sys
 import typer
 
 from config.settings import SettingsError
-from service.cli import db, digest, ingest, serve, subscribers
+from service.cli import db, demo, digest, ingest, serve, subscribers
 from service.cli.errors import UsageError
 
 app = typer.Typer(
@@ -22,6 +22,7 @@ ingest.register(app)
 app.add_typer(db.app, name="db")
 app.add_typer(subscribers.app, name="subscribers")
 app.add_typer(digest.app, name="digest")
+demo.register(app)
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ recipient with a transient (4xx) or permanent (5xx) error, a number of times.
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import threading
@@ -38,6 +39,12 @@ class EphemeralPortController(Controller):
 
 
 @dataclass
+class Hold:
+    arrived: threading.Event = field(default_factory=threading.Event)
+    released: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass
 class _Rule:
     code: str
     times: int  # how many more times to answer with it; -1 = always
@@ -65,6 +72,14 @@ class _Handler:
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        held = self.sink.held_for(envelope.rcpt_tos)
+        if held is not None:
+            # Keep the client waiting for our answer (a worker stuck mid-send) until released;
+            # a client that died meanwhile never gets the 250, so the message is not accepted.
+            held.arrived.set()
+            await asyncio.get_running_loop().run_in_executor(None, held.released.wait)
+            if server.transport is None or server.transport.is_closing():
+                return "421 client went away"
         data = envelope.original_content or b""
         self.sink.record(Received(str(envelope.mail_from), list(envelope.rcpt_tos), data))
         return "250 Message accepted for delivery"
@@ -75,6 +90,7 @@ class SmtpSink:
     host: str = "127.0.0.1"
     messages: list[Received] = field(default_factory=list)
     _rules: dict[str, _Rule] = field(default_factory=dict)
+    _holds: dict[str, Hold] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _arrived: threading.Condition = field(init=False)
     _controller: Controller | None = None
@@ -94,6 +110,9 @@ class SmtpSink:
         self._controller.start()
 
     def stop(self) -> None:
+        with self._lock:
+            for hold in self._holds.values():
+                hold.released.set()
         if self._controller is not None:
             self._controller.stop()
 
@@ -106,6 +125,20 @@ class SmtpSink:
         """Answer RCPT TO:<address> with CODE (e.g. '451 4.7.1 try later') TIMES times."""
         with self._lock:
             self._rules[address.lower()] = _Rule(code, times)
+
+    def hold(self, address: str) -> Hold:
+        """The next message to ADDRESS waits for its answer until ``release()`` (once)."""
+        with self._lock:
+            self._holds[address.lower()] = Hold()
+            return self._holds[address.lower()]
+
+    def held_for(self, recipients: list[str]) -> Hold | None:
+        with self._lock:
+            for address in recipients:
+                hold = self._holds.pop(address.lower(), None)
+                if hold is not None:
+                    return hold
+        return None
 
     def take_rule(self, address: str) -> str | None:
         with self._lock:

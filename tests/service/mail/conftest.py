@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import base64
-import subprocess
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,36 +11,8 @@ from config.settings import Settings
 from service.mail import Composer, clear_memory_outbox
 from tests.conftest import make_settings
 from tests.service.mail.tcp_proxy import TcpProxy
+from tests.support.dkim import SELECTOR, SENDER_DOMAIN, DkimKey
 from tests.support.smtp_sink import SmtpSink
-
-SENDER_DOMAIN = "papermail.test"
-SELECTOR = "s2026"
-
-
-@dataclass(frozen=True)
-class DkimKey:
-    private_key_path: Path
-    txt_record: bytes  # what DNS would publish at SELECTOR._domainkey.DOMAIN
-
-    def dnsfunc(self, domain: str = SENDER_DOMAIN, selector: str = SELECTOR) -> Callable[..., bytes | None]:
-        expected = f"{selector}._domainkey.{domain}.".encode()
-
-        def lookup(name: bytes, timeout: int = 5) -> bytes | None:
-            return self.txt_record if name == expected else None
-
-        return lookup
-
-
-@pytest.fixture(scope="session")
-def dkim_key(tmp_path_factory: pytest.TempPathFactory) -> DkimKey:
-    """A fresh 2048-bit RSA key (openssl; the cryptography package is not installed)."""
-    directory = tmp_path_factory.mktemp("dkim")
-    private = directory / "dkim.pem"
-    subprocess.run(["openssl", "genrsa", "-out", str(private), "2048"], check=True, capture_output=True)
-    der = subprocess.run(
-        ["openssl", "rsa", "-in", str(private), "-pubout", "-outform", "DER"], check=True, capture_output=True
-    ).stdout
-    return DkimKey(private, b"v=DKIM1; k=rsa; p=" + base64.b64encode(der))
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 from config.settings import Settings
 from service.mail import Composer, DkimKeyError, DkimSigner, OutgoingMail, build_message, wire_bytes
 from tests.conftest import make_settings
-from tests.service.mail.conftest import SELECTOR, SENDER_DOMAIN, DkimKey
+from tests.support.dkim import SELECTOR, SENDER_DOMAIN, DkimKey
 
 
 def signed_digest(settings: Settings) -> OutgoingMail:

@@ -1,0 +1,51 @@
+"""`papermail demo`: bundled sample papers, the sample cast, their digests into the outbox."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from config.settings import Settings
+from service import migrate
+from service.db import session_scope
+from service.demo.cast import CAST, DemoSubscriber, sample_papers_path
+from service.digests.deliver import DeliveryTools
+from service.digests.run import run_foreground
+from service.ingest.poll import PollSummary, ingest_document
+from service.preferences import Preferences
+from service.subscribers import create_subscriber, find_by_email
+
+
+@dataclass
+class DemoResult:
+    ingest: PollSummary
+    new_subscribers: int
+    sent: int
+    skipped: int
+    outbox: Path
+
+
+def preferences(member: DemoSubscriber) -> Preferences:
+    return Preferences(
+        topics=member.topics, keywords=member.keywords, exclude=member.exclude, authors=member.authors,
+        frequency=member.frequency, send_hour=member.send_hour, timezone=member.timezone,  # type: ignore[arg-type]
+        min_upvotes=member.min_upvotes, max_papers=member.max_papers,
+    )
+
+
+def run_demo(settings: Settings, now: datetime | None = None) -> DemoResult:
+    """Offline and idempotent: a second run finds today's digests sent and sends nothing."""
+    now = now or datetime.now(UTC)
+    demo = settings.model_copy(update={"mail_backend": "outbox"})  # the demo never mails anyone
+    migrate.upgrade(demo)
+    summary = ingest_document(demo, sample_papers_path().read_bytes(), source_name="demo", fmt="hf", now=now)
+    created = 0
+    with session_scope(demo) as session:
+        for member in CAST:
+            if find_by_email(session, member.email) is None:
+                # Confirmed two days ago, so today's send moment (hour 0) is already theirs.
+                create_subscriber(session, member.email, preferences(member), confirmed=True, now=now - timedelta(days=2))
+                created += 1
+    _, outcome = run_foreground(demo, now, DeliveryTools.from_settings(demo))
+    return DemoResult(summary, created, outcome.sent, outcome.skipped, demo.outbox_dir)

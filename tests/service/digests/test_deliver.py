@@ -1,0 +1,182 @@
+"""Delivering digests end to end in one process (memory mail backend), on SQLite and PostgreSQL:
+the cast gets the right papers once, failures are retried or recorded, nothing is sent twice."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import event, select
+
+from config.settings import Settings
+from service.db import get_engine, session_scope
+from service.digests.deliver import DeliveryTools, deliver_batch
+from service.digests.run import plan, run_foreground
+from service.ingest.poll import ingest_document
+from service.mail import DeliveryError, clear_memory_outbox, fail_recipient, memory_outbox
+from service.models import Delivery, DeliveryPaper, Subscriber
+from service.preferences import Preferences
+from service.subscribers import create_subscriber
+from tests.service.ingest.documents import hf_item, hf_json
+
+pytestmark = pytest.mark.integration
+
+THURSDAY = datetime(2026, 11, 26, 12, tzinfo=UTC)
+FRIDAY_0800 = datetime(2026, 11, 27, 8, tzinfo=UTC)
+LONG_AGO = datetime(2026, 1, 1, tzinfo=UTC)
+
+PAPERS = [
+    hf_item("2611.70001", "Two-bit quantization of large language models", 40),
+    hf_item("2611.70002", "Humanoid robot hands that learn from video", 12, "A robot learns dexterous manipulation."),
+    hf_item("2611.70003", "<script>alert(1)</script> agents <img src=x onerror=alert(1)>", 90,
+            "Tool-using agents plan with a <b>planner</b> & critic."),
+]
+
+
+@pytest.fixture(autouse=True)
+def _empty_memory_outbox() -> Iterator[None]:
+    clear_memory_outbox()
+    yield
+    clear_memory_outbox()
+
+
+@pytest.fixture
+def world(db_settings: Settings) -> Settings:
+    ingest_document(db_settings, hf_json(*PAPERS), source_name="hf-daily", now=THURSDAY)
+    return db_settings
+
+
+def add(settings: Settings, email: str, **prefs: object) -> int:
+    with session_scope(settings) as session:
+        prefs.setdefault("send_hour", 8)
+        subscriber = create_subscriber(session, email, Preferences(**prefs), confirmed=True, now=LONG_AGO)  # type: ignore[arg-type]
+        return subscriber.id
+
+
+def sent_to(address: str) -> list[str]:
+    return [m.message["Subject"] for m in memory_outbox() if m.to == address]
+
+
+def run(settings: Settings, now: datetime = FRIDAY_0800):  # type: ignore[no-untyped-def]
+    return run_foreground(settings, now, DeliveryTools.from_settings(settings), sleep=lambda s: None)
+
+
+def test_each_due_subscriber_gets_one_digest_with_their_papers(world: Settings) -> None:
+    add(world, "alice@example.org", topics=["efficient-inference"])
+    add(world, "bob@example.org", keywords=["robot"])
+    add(world, "dave@example.org")  # no filters: trending
+    summary, outcome = run(world)
+    assert (summary.claimed, outcome.sent, outcome.failed) == (3, 3, 0)
+
+    alice = [m for m in memory_outbox() if m.to == "alice@example.org"]
+    assert len(alice) == 1
+    text = alice[0].message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Two-bit quantization" in text and "Humanoid" not in text
+    assert sent_to("bob@example.org")[0].startswith("1 new paper")
+    dave = memory_outbox()[[m.to for m in memory_outbox()].index("dave@example.org")].message
+    assert dave["Subject"] == "3 trending papers — Nov 27"
+    assert dave["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
+def test_running_twice_sends_nothing_new(world: Settings) -> None:
+    add(world, "alice@example.org", topics=["efficient-inference"])
+    run(world)
+    summary, outcome = run(world, FRIDAY_0800 + timedelta(hours=3))
+    assert (summary.claimed, outcome.sent) == (0, 0)
+    assert len(memory_outbox()) == 1
+
+
+def test_a_paper_sent_once_is_not_sent_again(world: Settings) -> None:
+    add(world, "dave@example.org")
+    run(world)
+    ingest_document(world, hf_json(hf_item("2611.70004", "Fresh reasoning paper", 5)), source_name="hf-daily",
+                    now=FRIDAY_0800 + timedelta(hours=2))
+    run(world, FRIDAY_0800 + timedelta(days=1))
+    second = memory_outbox()[1].message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Fresh reasoning paper" in second
+    assert "Two-bit quantization" not in second
+    with session_scope(world) as session:
+        sent_pairs = session.execute(select(DeliveryPaper.paper_id)).scalars().all()
+        assert len(sent_pairs) == len(set(sent_pairs)) == 4
+
+
+def test_empty_digest_follows_the_preference(world: Settings) -> None:
+    add(world, "quiet@example.org", keywords=["zebra"])
+    add(world, "notify@example.org", keywords=["zebra"], empty_digest="notify")
+    _, outcome = run(world)
+    assert (outcome.sent, outcome.skipped) == (1, 1)
+    assert sent_to("quiet@example.org") == []
+    assert len(sent_to("notify@example.org")) == 1
+
+
+def test_subscriber_who_left_after_the_claim_is_skipped(world: Settings) -> None:
+    sid = add(world, "alice@example.org")
+    queued: list[tuple[list[int], str]] = []
+    plan(world, FRIDAY_0800, lambda ids, token: queued.append((ids, token)))
+    with session_scope(world) as session:
+        session.get(Subscriber, sid).status = "unsubscribed"  # type: ignore[union-attr]
+    outcome = deliver_batch(world, *queued[0], DeliveryTools.from_settings(world), now=FRIDAY_0800)
+    assert (outcome.sent, outcome.skipped) == (0, 1)
+    assert memory_outbox() == []
+
+
+def test_transient_failure_is_retried_then_delivered_once(world: Settings) -> None:
+    add(world, "alice@example.org")
+    fail_recipient("alice@example.org", DeliveryError("451 4.7.1 greylisted", permanent=False, code=451), times=2)
+    _, outcome = run(world)
+    assert (outcome.sent, outcome.failed) == (1, 0)
+    assert len(sent_to("alice@example.org")) == 1
+    with session_scope(world) as session:
+        delivery = session.scalars(select(Delivery)).one()
+        assert (delivery.status, delivery.attempts) == ("sent", 3)
+
+
+def test_hard_bounce_fails_and_suppresses(world: Settings) -> None:
+    sid = add(world, "gone@example.org")
+    fail_recipient("gone@example.org", DeliveryError("550 5.1.1 no such user", permanent=True, code=550, hard_bounce=True))
+    _, outcome = run(world)
+    assert (outcome.sent, outcome.failed) == (0, 1)
+    with session_scope(world) as session:
+        delivery = session.scalars(select(Delivery)).one()
+        assert delivery.status == "failed" and "5.1.1" in (delivery.error or "")
+        subscriber = session.get(Subscriber, sid)
+        assert subscriber is not None and subscriber.status == "suppressed"
+    assert run(world, FRIDAY_0800 + timedelta(days=1))[0].claimed == 0  # never mailed again
+
+
+def test_hostile_title_arrives_escaped(world: Settings) -> None:
+    add(world, "dave@example.org")
+    run(world)
+    html = memory_outbox()[0].message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert "<script" not in html.lower()
+    assert "onerror=" not in html.lower().replace("onerror=alert", "") or "&lt;img" in html
+    assert "<b>planner</b>" not in html
+
+
+def test_batch_query_count_is_constant_plus_four_per_digest(world: Settings) -> None:
+    """Per batch: the batch's reads; per digest: take, mark sent, its papers, the subscriber's window."""
+    for n in range(6):
+        add(world, f"reader{n}@example.org")
+    queued: list[tuple[list[int], str]] = []
+    plan(world, FRIDAY_0800, lambda ids, token: queued.append((ids, token)))
+    ids, token = queued[0]
+    tools = DeliveryTools.from_settings(world)
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        if not statement.lstrip().upper().startswith(("PRAGMA", "SAVEPOINT", "RELEASE", "BEGIN", "COMMIT")):
+            statements.append(statement)
+
+    engine = get_engine(world)
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        deliver_batch(world, ids[:2], token, tools, now=FRIDAY_0800)
+        two = len(statements)
+        statements.clear()
+        deliver_batch(world, ids[2:], token, tools, now=FRIDAY_0800)
+        four = len(statements)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert four - two == 2 * 4
+    assert two <= 6 + 2 * 4
