@@ -40,9 +40,13 @@ _WHITESPACE = re.compile(r"\s+")
 _MAX_UNESCAPE_PASSES = 3
 
 
+# C0 controls (NUL above all: PostgreSQL refuses it in text) and DEL carry no meaning in a title.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def collapse_whitespace(text: str | None) -> str:
-    """Runs of spaces, tabs and newlines become one space; ends are trimmed."""
-    return _WHITESPACE.sub(" ", text or "").strip()
+    """Runs of spaces, tabs and newlines become one space; control characters go; ends are trimmed."""
+    return _WHITESPACE.sub(" ", _CONTROLS.sub("", text or "")).strip()
 
 
 # A "<" that does not open a known element, a comment, CDATA or a declaration is text.
@@ -118,6 +122,8 @@ def html_to_text(value: str | None, *, is_html: bool = True) -> str:
     """
     if not value:
         return ""
+    if "<" not in value and "&" not in value:
+        return collapse_whitespace(value)  # nothing for a parser to do: most names and keywords
     text, _ = _extract(value, only_known_elements=not is_html)
     for _ in range(_MAX_UNESCAPE_PASSES):
         if "<" not in text:

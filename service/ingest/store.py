@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from service.ingest.merge import STORED, fold_duplicates, merge_changes, new_row
 from service.models import Paper
@@ -40,7 +40,9 @@ def existing_by_uid(session: Session, uids: Sequence[str]) -> dict[str, Paper]:
     found: dict[str, Paper] = {}
     for start in range(0, len(uids), LOOKUP_CHUNK):
         chunk = uids[start : start + LOOKUP_CHUNK]
-        found.update((p.uid, p) for p in session.scalars(select(Paper).where(Paper.uid.in_(chunk))))
+        # Topics are not needed to merge: skip the relationship's extra SELECT.
+        query = select(Paper).where(Paper.uid.in_(chunk)).options(lazyload(Paper.topics))
+        found.update((p.uid, p) for p in session.scalars(query))
     return found
 
 
@@ -57,13 +59,14 @@ def upsert_papers(
     batch = fold_duplicates(list(papers), source_kind)
     known = existing_by_uid(session, [p.uid for p in batch])
     to_classify: list[Paper] = []
+    created: list[Paper] = []
     for incoming in batch:
         paper = known.get(incoming.uid)
         if paper is None:
             paper = Paper(**new_row(incoming, source_name), first_seen_at=now, updated_at=now)
             session.add(paper)
             counts.new += 1
-            to_classify.append(paper)
+            created.append(paper)
             continue
         changes = merge_changes(_as_mapping(paper), incoming, source_kind, source_name)
         if not changes:
@@ -76,5 +79,7 @@ def upsert_papers(
         if CLASSIFIED_FROM & changes.keys() or paper.taxonomy_version != taxonomy.version:
             to_classify.append(paper)
     session.flush()  # assigns ids to the new papers
-    set_paper_topics(session, to_classify, taxonomy, topic_ids(session))
+    ids = topic_ids(session)
+    set_paper_topics(session, created, taxonomy, ids, new=True)
+    set_paper_topics(session, to_classify, taxonomy, ids)
     return counts

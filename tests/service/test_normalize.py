@@ -142,3 +142,11 @@ def test_split_authors(value: str, names: list[str]) -> None:
 
 def test_clean_names_drops_empty_and_markup() -> None:
     assert clean_names(["  Ada\nLovelace ", None, "", "<b>Alan</b> Turing"]) == ["Ada Lovelace", "Alan Turing"]
+
+
+def test_control_characters_are_dropped_from_text() -> None:
+    from service.normalize import collapse_whitespace, html_to_text
+
+    assert collapse_whitespace("Null\x00 byte\x07 title\x7f") == "Null byte title"
+    assert html_to_text("A <b>bold</b>\x00 move") == "A bold move"
+    assert html_to_text("plain\x00 text") == "plain text"

@@ -74,12 +74,11 @@ class _Handler:
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         held = self.sink.held_for(envelope.rcpt_tos)
         if held is not None:
-            # Keep the client waiting for our answer (a worker stuck mid-send) until released;
-            # a client that died meanwhile never gets the 250, so the message is not accepted.
+            # Keep the client waiting for our answer (a worker stuck mid-send) until released,
+            # then refuse: the message held was never accepted (its client is usually dead by then).
             held.arrived.set()
             await asyncio.get_running_loop().run_in_executor(None, held.released.wait)
-            if server.transport is None or server.transport.is_closing():
-                return "421 client went away"
+            return "451 4.3.0 held message dropped"
         data = envelope.original_content or b""
         self.sink.record(Received(str(envelope.mail_from), list(envelope.rcpt_tos), data))
         return "250 Message accepted for delivery"
@@ -127,7 +126,7 @@ class SmtpSink:
             self._rules[address.lower()] = _Rule(code, times)
 
     def hold(self, address: str) -> Hold:
-        """The next message to ADDRESS waits for its answer until ``release()`` (once)."""
+        """The next message to ADDRESS waits for its answer until released, then is refused."""
         with self._lock:
             self._holds[address.lower()] = Hold()
             return self._holds[address.lower()]
