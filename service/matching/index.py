@@ -95,6 +95,8 @@ class PaperIndex:
         n = len(self.papers)
         self.size = n
         self.position = {p.id: i for i, p in enumerate(self.papers)}
+        self.ids = tuple(p.id for p in self.papers)
+        self.paper_topics = tuple(p.topics for p in self.papers)
         if len(self.position) != n:
             raise ValueError("paper ids must be unique within an index")
         self.tokens: tuple[tuple[Tokens, Tokens], ...] = tuple(

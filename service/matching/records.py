@@ -74,10 +74,10 @@ class Match:
     rendered reads the reasons of its own papers. Such a match keeps its index alive until then.
     """
 
-    __slots__ = ("_paper_id", "_score", "_reasons", "_explainer", "_pos")
+    __slots__ = ("_explainer", "_paper_id", "_pos", "_reasons", "_score")
     _paper_id: int
     _score: float
-    _reasons: Reasons
+    _reasons: Reasons | None  # None until a lazy match is asked
     _explainer: Explainer
     _pos: int
 
@@ -96,18 +96,15 @@ class Match:
 
     @property
     def reasons(self) -> Reasons:
-        try:
-            return self._reasons
-        except AttributeError:  # a lazy match: the slot stays empty until asked
+        reasons = self._reasons
+        if reasons is None:  # a lazy match, asked for the first time
             reasons = self._reasons = self._explainer.explain(self._pos)
-            return reasons
+        return reasons
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Match):
             return NotImplemented
-        return (
-            self._paper_id == other._paper_id and self._score == other._score and self.reasons == other.reasons
-        )
+        return self._paper_id == other._paper_id and self._score == other._score and self.reasons == other.reasons
 
     def __hash__(self) -> int:
         return hash((self._paper_id, self._score, self.reasons))

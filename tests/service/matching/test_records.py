@@ -1,0 +1,70 @@
+"""``Match`` from the fast path: read-only, compares and pickles like a plain record, and
+works its reasons out once, on first access."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+
+from service.matching import Match, PaperIndex, Reasons, TermHit, match_many
+from service.matching.reference import reference_match
+from tests.service.matching.factories import NOW, paper, request
+
+PAPERS = [
+    paper(1, "Agents that plan", "Tool use by agents.", topics=("agents",), authors=("Li Wei",), upvotes=9),
+    paper(2, "Planning", "No agents here.", topics=("agents", "llm"), upvotes=3),
+    paper(3, "Robots", "Manipulation.", topics=("robotics",)),
+]
+
+
+REQUEST = request(topics=("agents",), keywords=("agent",), authors=("Li Wei",))
+
+
+def lazy_matches() -> list[Match]:
+    [got] = match_many([REQUEST], PaperIndex.build(PAPERS, now=NOW))
+    return got
+
+
+def test_reasons_are_worked_out_once_and_then_kept() -> None:
+    got = lazy_matches()
+    first = got[0]
+    assert first._reasons is None  # nothing computed before it is asked for
+    assert got == reference_match(REQUEST, PAPERS, NOW)
+    reasons = first.reasons
+    assert reasons is first.reasons
+    assert reasons == Reasons(
+        terms=(TermHit("agent", "title", ((0, 6),)), TermHit("agent", "abstract", ((12, 18),))),
+        topics=("agents",),
+        authors=("Li Wei",),
+    )
+
+
+def test_a_lazy_match_equals_hashes_and_pickles_like_an_eager_one() -> None:
+    got = lazy_matches()
+    assert got == reference_match(REQUEST, PAPERS, NOW)
+    eager = [Match(m.paper_id, m.score, m.reasons) for m in got]
+    assert got == eager and hash(got[0]) == hash(eager[0]) and len({*got, *eager}) == len(got)
+    assert pickle.loads(pickle.dumps(got)) == eager
+    assert repr(got[1]) == f"Match(paper_id=2, score={got[1].score!r}, reasons={got[1].reasons!r})"
+    assert got[0] != got[1] and got[0] != (1, got[0].score, got[0].reasons)
+
+
+def test_a_match_is_read_only() -> None:
+    match = Match(1, 2.0, Reasons())
+    with pytest.raises(AttributeError):
+        match.score = 3.0  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        match.reasons = Reasons(trending=True)  # type: ignore[misc]
+    assert (match.paper_id, match.score, match.reasons) == (1, 2.0, Reasons())
+
+
+def test_each_subscriber_gets_their_own_reasons_for_the_same_paper() -> None:
+    index = PaperIndex.build(PAPERS, now=NOW)
+    reqs = [request(keywords=("agent",)), request(topics=("agents",)), request(keywords=("planning", "agent"))]
+    got = match_many(reqs, index)
+    assert got == [reference_match(r, PAPERS, NOW) for r in reqs]
+    firsts = [ms[0].reasons for ms in got]
+    assert [len(r.terms) for r in firsts] == [2, 0, 2] and firsts[1].topics == ("agents",)
+    # the TermHit objects themselves are the index's, shared by every subscriber
+    assert firsts[0].terms[0] is firsts[2].terms[0]
