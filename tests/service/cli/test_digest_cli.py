@@ -1,0 +1,91 @@
+"""`papermail digest preview | run | plan` and `papermail demo`, as a user runs them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from email import message_from_bytes, policy
+from pathlib import Path
+
+import pytest
+
+from config.settings import Settings
+from service.mail import list_outbox
+from tests.support.cli import run_cli
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def with_fixture_papers(settings: Settings, shared_fixtures: Path) -> Settings:
+    feed = shared_fixtures / "feeds" / "hf_daily_papers_2026-06-12.json"
+    assert run_cli(settings, "ingest", "hf-daily", "--file", str(feed)).returncode == 0
+    return settings
+
+
+def test_preview_explains_each_paper_on_the_recorded_papers(with_fixture_papers: Settings) -> None:
+    run_cli(with_fixture_papers, "subscribers", "add", "alice@example.org", "--topic", "efficient-inference",
+            "--keyword", '"KV cache"', "--confirmed")
+    result = run_cli(with_fixture_papers, "digest", "preview", "alice@example.org", "--format", "text")
+    assert result.returncode == 0, result.stderr
+    text = result.stdout
+    assert text.startswith("Subject: ")
+    whys = [line.strip() for line in text.splitlines() if line.strip().startswith("Why:")]
+    assert whys, text
+    assert all("Efficient inference" in why or "KV cache" in why for why in whys)
+    assert any("matched “KV cache”" in why for why in whys)
+
+
+def test_preview_html_to_a_file(with_fixture_papers: Settings, tmp_path: Path) -> None:
+    run_cli(with_fixture_papers, "subscribers", "add", "dave@example.org", "--confirmed")
+    out = tmp_path / "dave.html"
+    result = run_cli(with_fixture_papers, "digest", "preview", "dave@example.org", "--format", "html", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    html = out.read_text()
+    assert html.lstrip().lower().startswith("<!doctype html")
+    assert "<mj-" not in html and "{{" not in html
+
+
+def test_preview_of_an_unknown_address_is_one_line(settings: Settings) -> None:
+    result = run_cli(settings, "digest", "preview", "nobody@example.org")
+    assert result.returncode == 2 and "no subscriber" in result.stderr
+
+
+def test_run_sends_what_is_due_once(with_fixture_papers: Settings) -> None:
+    outbox_settings = with_fixture_papers.model_copy(update={"mail_backend": "outbox"})
+    # Confirmed now, sending at the top of the next hour: due from then on, with today's papers.
+    send_at = (datetime.now(UTC) + timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
+    run_cli(outbox_settings, "subscribers", "add", "dave@example.org", "--confirmed", "--send-hour", str(send_at.hour))
+    early = run_cli(outbox_settings, "digest", "run", "--at", (send_at - timedelta(minutes=1)).isoformat())
+    assert early.stdout.strip().splitlines()[-1] == "claimed 0, sent 0, skipped 0, failed 0, deferred 0"
+    due = run_cli(outbox_settings, "digest", "run", "--at", send_at.isoformat())
+    assert due.returncode == 0, due.stderr
+    assert due.stdout.strip().splitlines()[-1] == "claimed 1, sent 1, skipped 0, failed 0, deferred 0"
+    again = run_cli(outbox_settings, "digest", "run", "--at", (send_at + timedelta(hours=1)).isoformat())
+    assert again.stdout.strip().splitlines()[-1] == "claimed 0, sent 0, skipped 0, failed 0, deferred 0"
+    [entry] = list_outbox(outbox_settings.outbox_dir)
+    message = message_from_bytes(entry.read_bytes(), policy=policy.default)
+    assert message["To"] == "dave@example.org"
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
+def test_bad_at_is_one_line(settings: Settings) -> None:
+    for command in ("run", "plan"):
+        result = run_cli(settings, "digest", command, "--at", "next tuesday")
+        assert result.returncode == 2 and "--at" in result.stderr
+
+
+def test_demo_fills_the_outbox_and_is_idempotent(tmp_path: Path) -> None:
+    from tests.conftest import make_settings
+
+    settings = make_settings(tmp_path / "var", mail_backend="smtp")  # the demo still only writes the outbox
+    first = run_cli(settings, "demo")
+    assert first.returncode == 0, first.stderr
+    assert "digests: 5 sent to the outbox" in first.stdout
+    entries = list_outbox(settings.outbox_dir)
+    assert len(entries) == 5
+    assert {str(e.message()["To"]) for e in entries} == {
+        "alice@example.org", "bob@example.org", "carol@example.org", "dave@example.org", "erin@example.org"
+    }
+    second = run_cli(settings, "demo")
+    assert "digests: 0 sent" in second.stdout
+    assert len(list_outbox(settings.outbox_dir)) == 5
