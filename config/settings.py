@@ -106,6 +106,16 @@ class Settings(BaseSettings):
     contact_email: str = "admin@papermail.localhost"
     source_stale_hours: int = Field(default=48, ge=1)
 
+    # -- people: web, admin, bounces -----------------------------------------------------------
+    # Multiplies every per-IP/per-address web rate limit (benchmarks and load tests raise it).
+    web_rate_limit_scale: float = Field(default=1.0, gt=0)
+    admin_session_hours: int = Field(default=12, ge=1, le=24 * 30)
+    admin_max_failed_logins: int = Field(default=5, ge=1)
+    admin_lockout_minutes: int = Field(default=15, ge=1)
+    # Shared secret for POST /webhooks/bounce; empty turns the webhook off.
+    bounce_webhook_secret: str = ""
+    soft_bounce_limit: int = Field(default=5, ge=1)
+
     # -- operations -------------------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     default_timezone: str = "UTC"

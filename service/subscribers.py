@@ -14,7 +14,8 @@ from service.models import Subscriber
 from service.preferences import Preferences
 from service.schedule import WEEKDAYS
 
-STATUSES = ("pending", "active", "paused", "unsubscribed", "suppressed")
+# "erased": personal data removed, the row kept as an anonymous tombstone for the counts.
+STATUSES = ("pending", "active", "paused", "unsubscribed", "suppressed", "erased")
 
 
 class InvalidSubscriber(ValueError):

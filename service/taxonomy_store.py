@@ -9,6 +9,7 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import delete, event, func, insert, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from service.models import Paper, PaperTopic, Topic
@@ -34,7 +35,11 @@ def current_taxonomy(session: Session) -> Taxonomy:
     """The taxonomy as stored; the shipped default is written on first use."""
     topics = session.scalars(select(Topic).order_by(Topic.position, Topic.id)).all()
     if not topics:
-        seed_topics(session, load_taxonomy())
+        try:
+            with session.begin_nested():
+                seed_topics(session, load_taxonomy())
+        except IntegrityError:
+            pass  # another process seeded it first (web and worker starting together): use theirs
         topics = session.scalars(select(Topic).order_by(Topic.position, Topic.id)).all()
     return _compiled(json.dumps([topic_row(t) for t in topics], sort_keys=True))
 

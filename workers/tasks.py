@@ -70,3 +70,18 @@ def send_digest_batch(delivery_ids: list[int], token: str) -> dict[str, int]:
             enqueue_batch(ids, retry_token, countdown=delay)
     return {"sent": outcome.sent, "skipped": outcome.skipped, "failed": outcome.failed,
             "retried": len(outcome.retry), "ignored": outcome.ignored}
+
+
+@app.task(name="workers.tasks.send_transactional", bind=True, max_retries=5)
+def send_transactional(self, kind: str, subscriber_id: int) -> str:  # type: ignore[no-untyped-def]
+    """Confirmation, welcome, "already subscribed", new links: rendered and sent at once (the
+    `transactional` queue keeps them out from behind digest batches)."""
+    from service.mail import DeliveryError
+    from service.transactional import send_mail
+
+    try:
+        return send_mail(get_settings(), kind, subscriber_id, delivery_tools())
+    except DeliveryError as exc:
+        if exc.permanent:
+            raise
+        raise self.retry(exc=exc, countdown=30 * 2**self.request.retries) from exc

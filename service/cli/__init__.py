@@ -8,6 +8,7 @@ import typer
 
 from config.settings import SettingsError
 from service.cli import db, demo, digest, ingest, serve, subscribers
+from service.cli import admin, subscribers_csv  # noqa: F401  (subscribers_csv adds import/export)
 from service.cli.errors import UsageError
 
 app = typer.Typer(
@@ -22,6 +23,7 @@ ingest.register(app)
 app.add_typer(db.app, name="db")
 app.add_typer(subscribers.app, name="subscribers")
 app.add_typer(digest.app, name="digest")
+app.add_typer(admin.app, name="admin")
 demo.register(app)
 
 

@@ -22,6 +22,7 @@ from sqlalchemy import exists, insert, select, update
 from sqlalchemy.orm import Session
 
 from config.settings import Settings
+from service import audit
 from service.db import session_scope
 from service.digests.compose import digest_context, reasons_record
 from service.digests.window import already_sent, build_index, match_requests
@@ -128,8 +129,11 @@ def record_sent(
              "reasons": reasons_record(m)}
             for rank, m in enumerate(matches, start=1)
         ])
-    # The next window starts where this digest's index was built.
-    session.execute(update(Subscriber).where(Subscriber.id == subscriber.id).values(last_digest_at=built_at))
+    # The next window starts where this digest's index was built; an accepted message ends a
+    # run of soft bounces.
+    session.execute(
+        update(Subscriber).where(Subscriber.id == subscriber.id).values(last_digest_at=built_at, soft_bounces=0)
+    )
     session.commit()
 
 
@@ -144,11 +148,12 @@ def record_failure(session: Session, delivery_id: int, subscriber_id: int, attem
         session.execute(update(Delivery).where(Delivery.id == delivery_id).values(status="failed", error=reason))
         outcome.failed += 1
     if isinstance(error, DeliveryError) and error.hard_bounce:
+        reason = f"hard bounce: {error}"[:2000]
         session.execute(
-            update(Subscriber).where(Subscriber.id == subscriber_id).values(
-                status="suppressed", suppressed_reason=f"hard bounce: {error}"[:2000]
-            )
+            update(Subscriber).where(Subscriber.id == subscriber_id).values(status="suppressed", suppressed_reason=reason)
         )
+        audit.record(session, "system", "suppress", "subscriber", subscriber_id, {"status": "active"},
+                     {"status": "suppressed", "reason": reason})
     session.commit()
 
 

@@ -6,6 +6,9 @@ from fastapi import FastAPI
 
 from config.settings import Settings, get_settings
 from service.web import health
+from service.web.admin import install as install_admin
+from service.web.api import install as install_api
+from service.web.public import install as install_public_pages
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -17,4 +20,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     health.install(app)
+    install_public_pages(app)
+    install_api(app)
+    install_admin(app)
     return app

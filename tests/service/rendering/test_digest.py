@@ -174,3 +174,14 @@ def test_reason_text_and_authors_line() -> None:
     assert reason_text([], [], [], True) == "trending on Hugging Face"
     assert authors_line(["A", "B", "C"]) == "A, B, C"
     assert authors_line(["A", "B", "C", "D"]) == "A, B, C et al."
+
+
+def test_no_remote_fonts_or_other_third_party_fetches() -> None:
+    """A digest loads nothing from third parties when opened (privacy; MJML adds Google Fonts
+    links for some font names)."""
+    from service.rendering import render_digest
+    from tests.service.rendering.samples import digest
+
+    html = render_digest(digest(3)).html
+    assert "fonts.googleapis" not in html
+    assert "@import" not in html

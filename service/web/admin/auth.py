@@ -1,0 +1,180 @@
+"""Admin sessions: a signed, expiring, HttpOnly, SameSite=Lax cookie; login, logout; and the
+route class that guards every /admin page.
+
+The cookie holds the admin's id and a fingerprint of their password hash, signed with
+SECRET_KEY (itsdangerous) and refused after ``SESSION_HOURS``: changing a password ends every
+session made with the old one, and nothing about sessions is stored on the server. Lockout after
+repeated failures is ``service.admin_users.authenticate``'s.
+
+``AdminRoute`` checks the session before FastAPI runs the endpoint (a page cannot forget to),
+reads every POST's form once (``request.state.form``) and refuses it without a valid CSRF token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse, Response
+from fastapi.routing import APIRoute
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from starlette.datastructures import FormData
+
+from config.settings import Settings
+from service import audit
+from service.admin_users import LockoutPolicy, LoginFailed, authenticate
+from service.db import session_factory, session_scope
+from service.models import AdminUser
+from service.web.security import CSRF_FIELD, Csrf, CsrfError
+
+SESSION_COOKIE = "papermail_admin"
+SESSION_HOURS = 12
+CSRF_FORM = "admin"  # one form name for every admin form: they all share one privilege
+MAX_FORM_BYTES = 256 * 1024
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # a CSV of ~500,000 subscribers
+
+
+@dataclass(frozen=True)
+class Admin:
+    id: int
+    email: str
+
+    @property
+    def actor(self) -> str:
+        return self.email
+
+
+def fingerprint(password_hash: str) -> str:
+    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
+
+
+class Sessions:
+    def __init__(self, settings: Settings) -> None:
+        self.serializer = URLSafeTimedSerializer(settings.secret_key, salt="papermail.admin-session")
+        self.max_age = int(getattr(settings, "admin_session_hours", SESSION_HOURS)) * 3600
+        self.secure = settings.base_url.startswith("https://")
+
+    def issue(self, user: AdminUser) -> str:
+        return self.serializer.dumps({"u": user.id, "p": fingerprint(user.password_hash)})
+
+    def read(self, value: str | None) -> tuple[int, str] | None:
+        """(admin id, fingerprint) of a valid, unexpired cookie value; None for anything else."""
+        if not value or len(value) > 500:
+            return None
+        try:
+            data = self.serializer.loads(value, max_age=self.max_age)
+        except BadSignature:  # SignatureExpired is one too
+            return None
+        if not isinstance(data, dict) or not isinstance(data.get("u"), int) or not isinstance(data.get("p"), str):
+            return None
+        return data["u"], data["p"]
+
+    def set_cookie(self, response: Response, value: str) -> None:
+        response.set_cookie(SESSION_COOKIE, value, max_age=self.max_age, httponly=True, samesite="lax",
+                            secure=self.secure, path="/admin")
+
+    def clear_cookie(self, response: Response) -> None:
+        response.delete_cookie(SESSION_COOKIE, path="/admin", httponly=True, samesite="lax", secure=self.secure)
+
+
+def session_admin(settings: Settings, sessions: Sessions, cookie: str | None) -> Admin | None:
+    claim = sessions.read(cookie)
+    if claim is None:
+        return None
+    with session_scope(settings) as session:
+        user = session.get(AdminUser, claim[0])
+        if user is None or not user.is_active or fingerprint(user.password_hash) != claim[1]:
+            return None
+        return Admin(user.id, user.email)
+
+
+def log_in(settings: Settings, sessions: Sessions, email: str, password: str) -> tuple[Admin, str]:
+    """The admin and their new cookie value; LoginFailed / AccountLocked otherwise. The failure
+    counter is committed even when the login fails (that is what the lockout counts)."""
+    session = session_factory(settings)()
+    try:
+        now = datetime.now(UTC)
+        try:
+            user = authenticate(session, email, password, now, LockoutPolicy.from_settings(settings))
+        except LoginFailed:
+            session.commit()
+            raise
+        audit.record(session, user.email, "admin.login", "admin_user", user.id)
+        admin, value = Admin(user.id, user.email), sessions.issue(user)
+        session.commit()
+        return admin, value
+    finally:
+        session.close()
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path inside the admin: a login link must not send anyone elsewhere."""
+    if target and target.startswith("/admin") and "//" not in target and "\\" not in target:
+        return target
+    return "/admin"
+
+
+def login_redirect(request: Request) -> RedirectResponse:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/admin/login?next={quote(target, safe='')}", status_code=303)
+
+
+async def read_form(request: Request) -> FormData:
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind not in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        return FormData()  # not a form: it fails the CSRF check
+    length = request.headers.get("content-length", "")
+    limit = MAX_UPLOAD_BYTES if kind == "multipart/form-data" else MAX_FORM_BYTES
+    if not length.isdigit() or int(length) > limit:
+        raise FormTooLarge()
+    return await request.form(max_files=1, max_fields=2000, max_part_size=MAX_FORM_BYTES)
+
+
+class FormTooLarge(Exception):
+    pass
+
+
+def open_route(endpoint: Any) -> Any:
+    """Mark an endpoint as reachable without a session (the login page only)."""
+    endpoint.admin_open = True
+    return endpoint
+
+
+class AdminRoute(APIRoute):
+    def get_route_handler(self) -> Any:
+        handler = super().get_route_handler()
+        is_open = getattr(self.endpoint, "admin_open", False)
+
+        async def guarded(request: Request) -> Response:
+            state = request.app.state.admin
+            if not is_open:
+                cookie = request.cookies.get(SESSION_COOKIE)
+                admin = await run_in_threadpool(session_admin, state.settings, state.sessions, cookie)
+                if admin is None:
+                    response = login_redirect(request)
+                    if cookie:
+                        state.sessions.clear_cookie(response)
+                    return response
+                request.state.admin = admin
+            if request.method == "POST":
+                from service.web.admin.pages import message
+
+                try:
+                    form = await read_form(request)
+                except FormTooLarge:
+                    return message(request, 413, "Too large", "That upload is larger than papermail accepts.")
+                request.state.form = form
+                csrf: Csrf = request.app.state.csrf
+                token = form.get(CSRF_FIELD)
+                try:
+                    csrf.verify(request, CSRF_FORM, token if isinstance(token, str) else None)
+                except CsrfError as exc:
+                    return message(request, 403, "Form expired or not from this site", f"Nothing was changed: {exc}.")
+            return await handler(request)
+
+        return guarded

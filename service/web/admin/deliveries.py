@@ -1,0 +1,96 @@
+"""/admin/deliveries: the send log filtered by status, date and subscriber, with failure
+reasons; retry a failed digest (a fresh claim, sent by a worker under the usual exactly-once
+rules). Pages are keyset pages on the primary key, newest first."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from sqlalchemy import func, select
+
+from service import audit
+from service.db import session_scope
+from service.digests.run import stamped_batches
+from service.models import Delivery, Subscriber
+from service.web.admin.auth import AdminRoute
+from service.web.admin.pages import (
+    PAGE_SIZE,
+    admin_of,
+    back_to,
+    date_param,
+    done,
+    form_of,
+    int_param,
+    message,
+    notice,
+    now,
+    page,
+    settings_of,
+    state,
+    text,
+)
+
+router = APIRouter(prefix="/admin/deliveries", route_class=AdminRoute, include_in_schema=False)
+STATUSES = ("claimed", "sending", "sent", "failed", "skipped")
+NOTICES = {"retried": "The digest was claimed again and queued for the workers."}
+
+
+def start_of(day: Any) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+@router.get("")
+def delivery_list(request: Request) -> Response:
+    params = request.query_params
+    status = params.get("status", "") if params.get("status") in STATUSES else ""
+    since, until = date_param(params.get("since")), date_param(params.get("until"))
+    who = params.get("subscriber", "").strip()[:320]
+    after = int_param(params.get("after"))
+    with session_scope(settings_of(request)) as session:
+        stmt = select(Delivery, Subscriber.email).join(Subscriber, Subscriber.id == Delivery.subscriber_id)
+        if status:
+            stmt = stmt.where(Delivery.status == status)
+        if since:
+            stmt = stmt.where(Delivery.claimed_at >= start_of(since))
+        if until:
+            stmt = stmt.where(Delivery.claimed_at < start_of(until) + timedelta(days=1))
+        if who:
+            sid = int_param(who, high=2**31 - 1)
+            stmt = stmt.where(Delivery.subscriber_id == sid if sid else Subscriber.email == who.lower())
+        total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+        if after:
+            stmt = stmt.where(Delivery.id < after)
+        rows = session.execute(stmt.order_by(Delivery.id.desc()).limit(PAGE_SIZE + 1)).all()
+        filters = {k: v for k, v in {"status": status, "since": params.get("since", "") if since else "",
+                                     "until": params.get("until", "") if until else "", "subscriber": who}.items() if v}
+        context = {"page_title": "Deliveries", "rows": rows[:PAGE_SIZE], "total": total, "statuses": STATUSES,
+                   "filters": filters, "notice": notice(request, NOTICES),
+                   "next_params": {**filters, "after": rows[PAGE_SIZE - 1][0].id} if len(rows) > PAGE_SIZE else None,
+                   "first_params": filters if after else None,
+                   "return_to": request.url.path + (f"?{request.url.query}" if request.url.query else "")}
+        return page(request, "deliveries.html", context, section="deliveries")
+
+
+@router.post("/{delivery_id}/retry")
+def retry(request: Request, delivery_id: int) -> Response:
+    moment, settings = now(), settings_of(request)
+    with session_scope(settings) as session:
+        delivery = session.get(Delivery, delivery_id) if 1 <= delivery_id < 2**63 else None
+        if delivery is None:
+            return message(request, 404, "No such delivery", f"There is no delivery {delivery_id}.")
+        if delivery.status != "failed":
+            return message(request, 409, "Not retried", f"That digest is {delivery.status}; only a failed one is retried.")
+        status = session.scalar(select(Subscriber.status).where(Subscriber.id == delivery.subscriber_id))
+        if status != "active":
+            return message(request, 409, "Not retried", f"The subscriber is {status}; only active subscribers get digests.")
+        before = audit.snapshot(delivery, ("status", "attempts", "error"))
+        delivery.status, delivery.attempts, delivery.claimed_at = "claimed", 0, moment
+        audit.record(session, admin_of(request).actor, "delivery.retry", "delivery", delivery_id, before,
+                     audit.snapshot(delivery, ("status", "attempts", "error")))
+    # Enqueued only once the claim is committed: a worker never sees a row it cannot take.
+    for ids, token in stamped_batches(settings, [delivery_id], moment):
+        state(request).queue.send_digest_batch(ids, token)
+    return done(back_to(text(form_of(request), "return_to", 2000), "/admin/deliveries"), "retried")

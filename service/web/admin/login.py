@@ -1,0 +1,72 @@
+"""/admin/login and /admin/logout."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse, Response
+
+from service import audit
+from service.admin_users import AccountLocked, LoginFailed
+from service.db import session_scope
+from service.web.admin.auth import (
+    SESSION_COOKIE,
+    AdminRoute,
+    log_in,
+    open_route,
+    safe_next,
+    session_admin,
+)
+from service.web.admin.pages import admin_of, form_of, page, state, text
+
+router = APIRouter(prefix="/admin", route_class=AdminRoute, include_in_schema=False)
+
+
+def login_page(request: Request, error: str = "", email: str = "", status_code: int = 200) -> Response:
+    context = {"page_title": "Sign in", "error": error, "email": email,
+               "next": safe_next(request.query_params.get("next")),
+               "logged_out": request.query_params.get("done") == "logged-out"}
+    return page(request, "login.html", context, status_code=status_code)
+
+
+@router.get("/login")
+@open_route
+async def login_form(request: Request) -> Response:
+    admin_state = state(request)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie and await run_in_threadpool(session_admin, admin_state.settings, admin_state.sessions, cookie):
+        return RedirectResponse(safe_next(request.query_params.get("next")), status_code=303)
+    return login_page(request)
+
+
+@router.post("/login")
+@open_route
+async def login(request: Request) -> Response:
+    form = form_of(request)
+    email, password = text(form, "email", 320), form.get("password")
+    admin_state = state(request)
+    if not email or not isinstance(password, str) or not password:
+        return login_page(request, "Enter your address and password.", email, 400)
+    try:
+        _, cookie = await run_in_threadpool(log_in, admin_state.settings, admin_state.sessions, email, password)
+    except AccountLocked as exc:
+        return login_page(request, f"This account is locked: {exc}.", email, 429)
+    except LoginFailed:
+        return login_page(request, "Wrong address or password.", email, 401)
+    response = RedirectResponse(safe_next(text(form, "next", 2000)), status_code=303)
+    admin_state.sessions.set_cookie(response, cookie)
+    return response
+
+
+def _record_logout(request: Request) -> None:
+    admin = admin_of(request)
+    with session_scope(state(request).settings) as session:
+        audit.record(session, admin.actor, "admin.logout", "admin_user", admin.id)
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    await run_in_threadpool(_record_logout, request)
+    response = RedirectResponse("/admin/login?done=logged-out", status_code=303)
+    state(request).sessions.clear_cookie(response)
+    return response

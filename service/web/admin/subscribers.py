@@ -1,0 +1,96 @@
+"""/admin/subscribers: the searchable, filterable, keyset-paged list and bulk status changes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+
+from service import audit
+from service.db import session_scope
+from service.models import Subscriber, Topic
+from service.taxonomy_store import current_taxonomy
+from service.web.admin.auth import AdminRoute
+from service.web.admin.listing import (
+    FREQUENCIES,
+    SORT_LABELS,
+    STATUSES,
+    SubscriberQuery,
+    subscriber_page,
+)
+from service.web.admin.pages import (
+    PAGE_SIZE,
+    admin_of,
+    back_to,
+    done,
+    form_of,
+    int_param,
+    notice,
+    now,
+    page,
+    settings_of,
+    text,
+)
+from service.web.api.subscribers import change_status
+
+router = APIRouter(prefix="/admin/subscribers", route_class=AdminRoute, include_in_schema=False)
+# Columns an audit entry shows for a subscriber change (the API logs the same ones).
+AUDITED = ("email", "status", "preferences", "suppressed_reason", "confirmed_at", "unsubscribed_at")
+BULK = {"pause": "paused", "resume": "active", "unsubscribe": "unsubscribed"}
+MAX_BULK = 500
+NOTICES = {"bulk": "The selected subscribers were changed.", "erased": "The subscriber was erased.",
+           "none": "Nothing was selected."}
+
+
+def topic_choices(session: Any) -> list[tuple[str, str]]:
+    current_taxonomy(session)  # seeds the shipped taxonomy on first use
+    return [(slug, name) for slug, name in session.execute(select(Topic.slug, Topic.name).order_by(Topic.position))]
+
+
+def set_status(session: Any, subscriber: Subscriber, status: str, actor: str) -> bool:
+    """Change one subscriber's status with its audit row; False when it already had it or is erased."""
+    if subscriber.status in (status, "erased"):
+        return False
+    before = audit.snapshot(subscriber, AUDITED)
+    change_status(subscriber, status, None, now())
+    audit.record(session, actor, f"subscriber.status.{status}", "subscriber", subscriber.id,
+                 *audit.changed(before, audit.snapshot(subscriber, AUDITED)))
+    return True
+
+
+@router.get("")
+def subscriber_list(request: Request) -> Response:
+    params = request.query_params
+    with session_scope(settings_of(request)) as session:
+        topics = topic_choices(session)
+        query = SubscriberQuery.from_params(params, {slug for slug, _ in topics})
+        result = subscriber_page(session, query, after=int_param(params.get("after")),
+                                 before=int_param(params.get("before")), size=PAGE_SIZE)
+        context = {
+            "page_title": "Subscribers", "query": query, "result": result, "topics": topics,
+            "statuses": STATUSES, "frequencies": FREQUENCIES, "sorts": SORT_LABELS,
+            "next_params": query.params(after=result.next_after) if result.next_after else None,
+            "prev_params": query.params(before=result.prev_before) if result.prev_before else None,
+            "first_params": query.params() if params.get("after") or params.get("before") else None,
+            "bulk_actions": {"pause": "Pause", "resume": "Resume (active)", "unsubscribe": "Unsubscribe"},
+            "notice": notice(request, NOTICES), "return_to": str(request.url.path) + (
+                f"?{request.url.query}" if request.url.query else ""),
+        }
+        return page(request, "subscribers/list.html", context, section="subscribers")
+
+
+@router.post("/bulk")
+def bulk(request: Request) -> Response:
+    form = form_of(request)
+    status = BULK.get(text(form, "action"))
+    ids = {i for i in (int_param(v, high=2**31 - 1) for v in form.getlist("ids") if isinstance(v, str)) if i}
+    back = back_to(text(form, "return_to", 2000), "/admin/subscribers")
+    if status is None or not ids or len(ids) > MAX_BULK:
+        return done(back, "none")
+    actor = admin_of(request).actor
+    with session_scope(settings_of(request)) as session:
+        for subscriber in session.scalars(select(Subscriber).where(Subscriber.id.in_(ids))):
+            set_status(session, subscriber, status, actor)
+    return done(back, "bulk")

@@ -1,0 +1,227 @@
+"""What the public pages show from the database: trending papers and topics (cached briefly,
+so the home page costs no query most of the time), the paper window the preview and the feed
+match against (cached too), and past digests re-rendered from delivery_papers + papers.
+
+Past digests are not stored as sent: a delivery keeps its papers, their rank and the match
+reasons (spans included), which is all the view needs to show the digest as it was — with
+today's titles and links, should a paper have been corrected since.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from config.settings import Settings
+from service.db import session_scope
+from service.digests.compose import digest_paper
+from service.digests.window import already_sent, build_index
+from service.matching.index import PaperIndex
+from service.matching.match import match_many
+from service.matching.records import Match, MatchRequest, Reasons, TermHit
+from service.models import Delivery, DeliveryPaper, Paper, Subscriber, Topic
+from service.preferences import Preferences
+from service.rendering.context import safe_url
+from service.rendering.digest import PaperView, authors_line, paper_view
+from service.taxonomy_store import current_taxonomy
+
+T = TypeVar("T")
+HOME_TTL_SECONDS = 30.0
+WINDOW_TTL_SECONDS = 60.0
+TRENDING_COUNT = 6
+TRENDING_DAYS = 3
+
+
+class TtlCache(Generic[T]):
+    """One value per key, rebuilt when older than TTL; one builder at a time per cache."""
+
+    def __init__(self, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl = ttl
+        self._clock = clock
+        self._values: dict[str, tuple[float, T]] = {}
+        self._lock = threading.Lock()
+        self._refreshing: set[str] = set()
+
+    def get_nowait(self, key: str, build: Callable[[], T]) -> T | None:
+        """For a caller on the event loop: the value, even a stale one, at once — a stale or
+        missing one is rebuilt in a background thread. None only before the first build."""
+        hit = self._values.get(key)
+        if hit is not None and self._clock() - hit[0] < self.ttl:
+            return hit[1]
+        with self._lock:
+            if key not in self._refreshing:
+                self._refreshing.add(key)
+                threading.Thread(target=self._refresh, args=(key, build), daemon=True).start()
+        return hit[1] if hit is not None else None
+
+    def _refresh(self, key: str, build: Callable[[], T]) -> None:
+        try:
+            value = build()
+            self._values[key] = (self._clock(), value)
+        finally:
+            with self._lock:
+                self._refreshing.discard(key)
+
+    def get(self, key: str, build: Callable[[], T]) -> T:
+        hit = self._values.get(key)
+        if hit is not None and self._clock() - hit[0] < self.ttl:
+            return hit[1]
+        with self._lock:
+            hit = self._values.get(key)
+            if hit is not None and self._clock() - hit[0] < self.ttl:
+                return hit[1]
+            value = build()
+            self._values[key] = (self._clock(), value)
+            return value
+
+    def clear(self) -> None:
+        self._values.clear()
+
+
+@dataclass(frozen=True)
+class TopicChoice:
+    slug: str
+    name: str
+    description: str
+
+
+@dataclass(frozen=True)
+class TrendingPaper:
+    title: str
+    url: str | None
+    authors: str
+    organization: str | None
+    upvotes: int
+    topics: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class HomeData:
+    topics: tuple[TopicChoice, ...]
+    trending: tuple[TrendingPaper, ...]
+
+    @property
+    def slugs(self) -> frozenset[str]:
+        return frozenset(t.slug for t in self.topics)
+
+
+def load_home(session: Session, now: datetime) -> HomeData:
+    taxonomy = current_taxonomy(session)
+    names = {t.slug: t.name for t in taxonomy.topics}
+    query = select(Paper).order_by(Paper.upvotes.desc(), Paper.first_seen_at.desc()).limit(TRENDING_COUNT)
+    papers = session.scalars(query.where(Paper.first_seen_at >= now - timedelta(days=TRENDING_DAYS))).all()
+    if not papers:  # a quiet spell (or a fresh install fed old papers): the latest best ones
+        papers = session.scalars(query).all()
+    trending = tuple(
+        TrendingPaper(
+            title=p.title,
+            url=safe_url(p.hf_url or p.abs_url),
+            authors=authors_line(p.authors),
+            organization=p.organization,
+            upvotes=p.upvotes,
+            topics=tuple(names.get(t.slug, t.slug) for t in p.topics),
+        )
+        for p in papers
+    )
+    topics = tuple(TopicChoice(t.slug, t.name, t.description) for t in taxonomy.topics)
+    return HomeData(topics, trending)
+
+
+class HomeCache(TtlCache[HomeData]):
+    def __init__(self) -> None:
+        super().__init__(HOME_TTL_SECONDS)
+
+    def data(self, settings: Settings, now: datetime) -> HomeData:
+        return self.get(settings.effective_database_url, lambda: self._load(settings, now))
+
+    def data_nowait(self, settings: Settings, now: datetime) -> HomeData | None:
+        """Never waits for the database once loaded: a stale list is served while it refreshes."""
+        return self.get_nowait(settings.effective_database_url, lambda: self._load(settings, now))
+
+    @staticmethod
+    def _load(settings: Settings, now: datetime) -> HomeData:
+        with session_scope(settings) as session:
+            return load_home(session, now)
+
+
+@dataclass(frozen=True)
+class Window:
+    """The papers of the lookback window, indexed for matching, with names for display."""
+
+    index: PaperIndex
+    papers: dict[int, Paper]
+    topic_names: dict[str, str]
+    built_at: datetime
+
+
+class WindowCache(TtlCache[Window]):
+    def __init__(self) -> None:
+        super().__init__(WINDOW_TTL_SECONDS)
+
+    def window(self, settings: Settings, now: datetime) -> Window:
+        def build() -> Window:
+            with session_scope(settings) as session:
+                index, papers = build_index(session, now, timedelta(days=settings.lookback_days))
+                names = {slug: name for slug, name in session.execute(select(Topic.slug, Topic.name))}
+            return Window(index, papers, names, now)
+
+        return self.get(settings.effective_database_url, build)
+
+
+def matched_papers(
+    settings: Settings, window: Window, subscriber: Subscriber, prefs: Preferences, since: datetime
+) -> list[PaperView]:
+    """What PREFS pick from the window for SUBSCRIBER (papers they already got left out)."""
+    with session_scope(settings) as session:
+        sent = already_sent(session, [subscriber.id], window.papers).get(subscriber.id, frozenset())
+    [matches] = match_many([MatchRequest(prefs, since, sent)], window.index)
+    return [paper_view(digest_paper(window.papers[m.paper_id], m, window.topic_names)) for m in matches]
+
+
+def preview_since(window: Window, prefs: Preferences) -> datetime:
+    """ "What you would have got today": a day of papers, a week for weekly readers."""
+    return window.built_at - timedelta(days=7 if prefs.frequency == "weekly" else 1)
+
+
+def stored_match(paper_id: int, rank: int, record: dict[str, Any]) -> Match:
+    """A match as delivery_papers recorded it (see compose.reasons_record)."""
+    terms = tuple(
+        TermHit(str(t["term"]), t["field"], tuple((int(a), int(b)) for a, b in t.get("spans", [])))
+        for t in record.get("terms", [])
+    )
+    reasons = Reasons(
+        terms=terms,
+        topics=tuple(record.get("topics", [])),
+        authors=tuple(record.get("authors", [])),
+        trending=bool(record.get("trending", False)),
+    )
+    return Match(paper_id, float(record.get("score", -rank)), reasons)
+
+
+def past_deliveries(session: Session, subscriber_id: int, limit: int = 200) -> Sequence[Delivery]:
+    query = (
+        select(Delivery)
+        .where(Delivery.subscriber_id == subscriber_id, Delivery.status == "sent")
+        .order_by(Delivery.sent_at.desc(), Delivery.id.desc())
+        .limit(limit)
+    )
+    return session.scalars(query).all()
+
+
+def delivered_papers(session: Session, delivery: Delivery) -> list[PaperView]:
+    """The papers of one sent digest, in the order they were sent, with why each was picked."""
+    rows = session.execute(
+        select(DeliveryPaper, Paper)
+        .join(Paper, Paper.id == DeliveryPaper.paper_id)
+        .where(DeliveryPaper.delivery_id == delivery.id)
+        .order_by(DeliveryPaper.rank)
+    ).all()
+    names = {slug: name for slug, name in session.execute(select(Topic.slug, Topic.name))}
+    return [paper_view(digest_paper(paper, stored_match(paper.id, dp.rank, dp.reasons), names)) for dp, paper in rows]

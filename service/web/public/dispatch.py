@@ -1,0 +1,51 @@
+"""Handing a transactional mail over once its state is committed.
+
+Normally it goes on the ``transactional`` queue (``workers.tasks.send_transactional``), which a
+worker consumes within seconds. With MAIL_BACKEND=memory the outbox is this process's memory,
+so the web sends it itself (tests and demos without a worker).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+
+from config.settings import Settings
+from service.subscribe import Mail
+
+log = logging.getLogger(__name__)
+TASK = "workers.tasks.send_transactional"
+
+
+def celery_dispatch(settings: Settings) -> Callable[[Mail], None]:
+    @functools.cache
+    def celery():  # type: ignore[no-untyped-def]  # built on first use: the home page never needs it
+        from workers.celery_app import create_app
+
+        return create_app(settings)
+
+    def dispatch(mail: Mail) -> None:
+        # Routed to the `transactional` queue by celery_app.task_routes.
+        celery().send_task(TASK, args=[mail.kind, mail.subscriber_id])
+
+    return dispatch
+
+
+def inline_dispatch(settings: Settings) -> Callable[[Mail], None]:
+    @functools.cache
+    def tools():  # type: ignore[no-untyped-def]
+        from service.digests.deliver import DeliveryTools
+
+        return DeliveryTools.from_settings(settings)
+
+    def dispatch(mail: Mail) -> None:
+        from service.transactional import send_mail
+
+        log.info("%s", send_mail(settings, mail.kind, mail.subscriber_id, tools()))
+
+    return dispatch
+
+
+def default_dispatch(settings: Settings) -> Callable[[Mail], None]:
+    return inline_dispatch(settings) if settings.mail_backend == "memory" else celery_dispatch(settings)

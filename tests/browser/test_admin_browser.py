@@ -1,0 +1,152 @@
+"""The admin in Debian's Chromium against a real `papermail web`: sign in, find a subscriber,
+edit them, see the dashboard. Screenshots in test-artifacts/ at 1280 px and 390 px; no console
+errors (the CSP would report a blocked inline style or script), no horizontal scroll."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from config.settings import Settings
+from service import migrate
+from service.admin_users import create_admin
+from service.db import session_scope
+from service.demo.cast import sample_papers_path
+from service.ingest.poll import ingest_document
+from service.models import Delivery, Subscriber
+from tests.conftest import REPO_ROOT, make_settings, skip_or_fail
+from tests.support.processes import free_port, papermail_process, wait_for_http
+
+pytestmark = pytest.mark.integration
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARTIFACTS = REPO_ROOT / "test-artifacts"
+EMAIL, PASSWORD = "admin@example.org", "a long admin password 123"
+
+
+def seed(settings: Settings) -> None:
+    """Sample papers, an admin, and a month of subscribers and digests for the charts."""
+    now = datetime.now(UTC)
+    ingest_document(settings, sample_papers_path().read_bytes(), source_name="demo", fmt="hf", now=now)
+    topics = (["llm"], ["agents", "llm"], ["computer-vision"], ["efficient-inference"], [])
+    keywords = (["rlhf"], ["diffusion"], [], ["<b>moe</b>"], ["quantization", "rlhf"])
+    with session_scope(settings) as session:
+        create_admin(session, EMAIL, PASSWORD, now)
+        for i in range(120):
+            created = now - timedelta(days=29 - i % 30, hours=i % 7)
+            status = ("active", "active", "pending", "paused", "unsubscribed", "active")[i % 6]
+            session.add(Subscriber(
+                email=f"reader{i:03d}@{('example.org', 'lab.example', 'uni.example')[i % 3]}", status=status,
+                created_at=created, confirmed_at=created if status != "pending" else None,
+                unsubscribed_at=created + timedelta(days=2) if status == "unsubscribed" else None,
+                preferences={"topics": topics[i % 5], "keywords": keywords[i % 5]}, frequency=("daily", "weekly")[i % 2]))
+        session.flush()
+        for day in range(20):
+            for j in range(1 + day % 4):
+                session.add(Delivery(subscriber_id=1 + j * 6, period=f"d{day}-{j}", status="failed" if (day + j) % 9 == 0 else "sent",
+                                     claimed_at=now - timedelta(days=day), sent_at=now - timedelta(days=day),
+                                     error="451 4.7.1 try again later" if (day + j) % 9 == 0 else None))
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if not os.path.exists(CHROMIUM):
+        skip_or_fail(f"{CHROMIUM} is not installed (python tests/browser_setup.py installs it)")
+    tmp = tmp_path_factory.mktemp("admin")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    settings = make_settings(tmp / "var", mail_backend="outbox", base_url=url)
+    migrate.upgrade(settings)
+    seed(settings)
+    with papermail_process(["web", "--host", "127.0.0.1", "--port", str(port)], settings, REPO_ROOT,
+                           tmp / "web.log") as web:
+        wait_for_http(f"{url}/healthz", web, tmp / "web.log")
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+class Checked:
+    def __init__(self, page: Any, width: int) -> None:
+        self.page, self.width = page, width
+        self.errors: list[str] = []
+        page.on("console", self._console)
+        page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+
+    def _console(self, msg: Any) -> None:
+        # The framed digest preview is mail HTML under a no-network CSP: its blocked web-font
+        # <link> (from the MJML output) is the CSP working, not a page error.
+        if msg.type == "error" and not msg.location.get("url", "").endswith("/preview"):
+            self.errors.append(msg.text)
+
+    def shot(self, name: str) -> None:
+        scroll = self.page.evaluate("document.documentElement.scrollWidth")
+        ARTIFACTS.mkdir(exist_ok=True)
+        path = ARTIFACTS / f"admin-{name}-{self.width}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        assert scroll <= self.width, f"{name}: {scroll}px wide content in a {self.width}px viewport"
+        assert Path(path).stat().st_size > 5_000
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_sign_in_find_edit_and_see_the_dashboard(server: str, browser: Any, width: int) -> None:
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    checked = Checked(page, width)
+    # Each run edits its own subscriber: the server (and its database) is shared.
+    number = 7 if width == 1280 else 8
+    address = f"reader{number:03d}@{('example.org', 'lab.example', 'uni.example')[number % 3]}"
+    try:
+        page.goto(server + "/admin/subscribers")
+        page.wait_for_url("**/admin/login?next=*")
+        checked.shot("login")
+        page.get_by_label("Email address").fill(EMAIL)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(server + "/admin/subscribers")
+
+        page.get_by_label("Address contains").fill(f"reader{number:03d}")
+        page.get_by_role("button", name="Search").click()
+        page.wait_for_url("**/admin/subscribers?q=*")
+        assert page.get_by_text("1 matching").is_visible()
+        checked.shot("subscribers")
+        page.get_by_role("link", name=address).click()
+        page.wait_for_url("**/admin/subscribers/*")
+        assert page.get_by_role("heading", name=address).is_visible()
+        page.get_by_label("Keywords", exact=True).fill("speculative decoding, rlhf")
+        page.get_by_label("How often").select_option("weekly")
+        page.get_by_role("button", name="Save").click()
+        page.wait_for_url("**/admin/subscribers/*?done=saved")
+        assert page.get_by_text("Saved.").is_visible()
+        assert page.get_by_label("Keywords", exact=True).input_value() == "speculative decoding, rlhf"
+        assert page.locator("code", has_text="subscriber.update").count() == 1  # the status history
+        page.frame_locator("iframe.digest-frame").locator("body").wait_for()
+        checked.shot("subscriber")
+
+        with page.expect_navigation():
+            page.get_by_role("link", name="Dashboard").click()
+        assert page.locator("svg.chart").count() == 4
+        assert page.locator("svg.chart b").count() == 0
+        checked.shot("dashboard")
+        for section in ("Topics", "Sources", "Deliveries", "API tokens", "Import / export", "Outbox"):
+            with page.expect_navigation():
+                page.get_by_role("navigation", name="Admin").get_by_role("link", name=section).click()
+            checked.shot(section.lower().replace(" / ", "-").replace(" ", "-"))
+    finally:
+        context.close()
+    assert checked.errors == []

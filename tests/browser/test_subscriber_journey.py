@@ -1,0 +1,160 @@
+"""The subscriber's whole journey in Debian's Chromium against a real `papermail web` and a real
+worker: subscribe → confirmation mail in the outbox → confirm → preferences with a live preview
+→ save → unsubscribe with the button. At 375 px and 1280 px: screenshots in test-artifacts/,
+no console errors, no horizontal scroll."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from config.settings import Settings
+from service import migrate
+from service.demo.cast import sample_papers_path
+from service.ingest.poll import ingest_document
+from service.mail import list_outbox
+from tests.conftest import REPO_ROOT, make_settings, skip_or_fail
+from tests.support.processes import (
+    celery_worker,
+    free_port,
+    papermail_process,
+    wait_for_http,
+)
+
+pytestmark = pytest.mark.integration
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARTIFACTS = REPO_ROOT / "test-artifacts"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Settings]]:
+    """`papermail web` and `papermail worker` on one embedded DATA_DIR, mail into the outbox."""
+    if not os.path.exists(CHROMIUM):
+        skip_or_fail(f"{CHROMIUM} is not installed (python tests/browser_setup.py installs it)")
+    tmp = tmp_path_factory.mktemp("journey")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    settings = make_settings(tmp / "var", mail_backend="outbox", base_url=url)
+    migrate.upgrade(settings)
+    ingest_document(settings, sample_papers_path().read_bytes(), source_name="demo", fmt="hf", now=datetime.now(UTC))
+    with celery_worker(settings, REPO_ROOT, tmp / "worker.log", concurrency=1), papermail_process(
+        ["web", "--host", "127.0.0.1", "--port", str(port)], settings, REPO_ROOT, tmp / "web.log"
+    ) as web:
+        wait_for_http(f"{url}/healthz", web, tmp / "web.log")
+        yield url, settings
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+def mail_links(settings: Settings, to: str, subject: str, purpose: str, timeout: float = 30.0) -> str:
+    """The first /PURPOSE/ link of the message to TO with SUBJECT, once the worker wrote it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for entry in list_outbox(settings.outbox_dir):
+            message = entry.message()
+            if message["To"] == to and message["Subject"] == subject:
+                text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+                found = re.search(rf"{re.escape(settings.base_url)}/{purpose}/[A-Za-z0-9_.\-]+", text)
+                assert found, text
+                return found.group(0)
+        time.sleep(0.1)  # the worker writes the outbox; the deadline bounds the wait
+    raise TimeoutError(f"no {subject!r} to {to} in the outbox")
+
+
+class Checked:
+    """A page that records console errors, checks the width and keeps a screenshot per step."""
+
+    def __init__(self, page: Any, width: int) -> None:
+        self.page, self.width = page, width
+        self.errors: list[str] = []
+        page.on("console", lambda msg: self.errors.append(msg.text) if msg.type == "error" else None)
+        page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+
+    def shot(self, name: str) -> None:
+        scroll = self.page.evaluate("document.documentElement.scrollWidth")
+        ARTIFACTS.mkdir(exist_ok=True)
+        path = ARTIFACTS / f"web-{name}-{self.width}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        assert scroll <= self.width, f"{name}: {scroll}px wide content in a {self.width}px viewport"
+        assert Path(path).stat().st_size > 5_000
+
+
+def preview_text(page: Any) -> str:
+    return str(page.locator("#preview").inner_text())
+
+
+@pytest.mark.parametrize("width", [375, 1280])
+def test_subscribe_confirm_tune_and_unsubscribe(server: tuple[str, Settings], browser: Any, width: int) -> None:
+    url, settings = server
+    email = f"reader{width}@example.org"
+    context = browser.new_context(viewport={"width": width, "height": 900}, timezone_id="Europe/Paris")
+    page = context.new_page()
+    checked = Checked(page, width)
+    try:
+        page.goto(url + "/")
+        assert page.locator(".paper").count() == 6
+        assert page.locator("#timezone").input_value() == "Europe/Paris"  # filled in by the script
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.className") == "skip-link"
+        checked.shot("home")
+
+        page.get_by_label("Email address").fill(email)
+        page.get_by_label("Efficient inference").check()
+        page.get_by_label("Keywords (optional)").fill("quantization")
+        page.get_by_role("button", name="Subscribe").click()
+        page.wait_for_url(url + "/check-inbox")
+        assert page.get_by_role("heading", name="Check your inbox").is_visible()
+        checked.shot("check-inbox")
+
+        page.goto(mail_links(settings, email, "Confirm your subscription to papermail", "confirm"))
+        page.wait_for_url(re.compile(r".*/preferences/.*done=confirmed"))
+        assert page.get_by_text("Your subscription is confirmed").is_visible()
+        assert page.get_by_label("Efficient inference").is_checked()
+        before = preview_text(page)
+        assert "paper" in before
+        checked.shot("preferences")
+
+        # The preview follows the form before saving (the script asks the server)...
+        page.get_by_label("Efficient inference").uncheck()
+        page.get_by_label("Keywords", exact=True).fill("agent")
+        page.get_by_label("Papers per digest").fill("3")
+        page.wait_for_function("before => document.getElementById('preview').innerText !== before", arg=before)
+        page.wait_for_function("document.getElementById('preview').getAttribute('aria-busy') === 'false'")
+        live = preview_text(page)
+        assert live != before and page.locator("#preview .paper").count() <= 3
+        # ...and saving keeps it.
+        page.get_by_role("button", name="Save preferences").click()
+        page.wait_for_url(re.compile(r".*done=saved.*"))
+        assert page.get_by_text("Your preferences are saved.").is_visible()
+        assert preview_text(page) == live
+        assert page.get_by_label("Keywords", exact=True).input_value() == "agent"
+        checked.shot("preferences-saved")
+
+        page.goto(mail_links(settings, email, "Welcome to papermail", "unsubscribe"))
+        assert page.get_by_role("heading", name="Unsubscribe?").is_visible()
+        checked.shot("unsubscribe")
+        page.get_by_role("button", name="Unsubscribe").click()
+        assert page.get_by_role("heading", name="You're unsubscribed").is_visible()
+        assert page.get_by_role("button", name="Resubscribe").is_visible()
+        checked.shot("unsubscribed")
+    finally:
+        context.close()
+    assert checked.errors == []

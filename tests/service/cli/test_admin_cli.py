@@ -1,0 +1,82 @@
+"""`papermail admin create-user | create-token | list-tokens | revoke-token` in a real process."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, datetime
+
+import pytest
+
+from config.settings import Settings
+from service.api_tokens import authenticate_token
+from service.db import session_scope
+from service.models import AdminUser, AuditLog
+from tests.support.cli import run_cli
+from tests.support.processes import settings_env
+
+pytestmark = pytest.mark.integration
+PASSWORD = "correct horse battery staple"
+
+
+def test_create_user_from_stdin(settings: Settings) -> None:
+    result = run_cli(settings, "admin", "create-user", "Root@Example.org", "--password-stdin", stdin=PASSWORD + "\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "admin root@example.org created"
+    with session_scope(settings) as session:
+        user = session.query(AdminUser).one()
+        assert user.password_hash.startswith("$argon2id$")
+        assert session.query(AuditLog).filter_by(action="admin.create").one().actor == "cli"
+
+
+def prompt_cli(settings: Settings, stdin: str) -> subprocess.CompletedProcess[str]:
+    # A new session has no controlling terminal, so getpass reads the typed lines from stdin.
+    return subprocess.run([sys.executable, "-m", "service.cli", "admin", "create-user", "ops@example.org"],
+                          env=settings_env(settings), cwd=settings.data_dir.parent, input=stdin,
+                          capture_output=True, text=True, timeout=60, start_new_session=True)
+
+
+def test_create_user_prompts_twice(settings: Settings) -> None:
+    result = prompt_cli(settings, f"{PASSWORD}\n{PASSWORD}\n")
+    assert result.returncode == 0, result.stderr
+    assert "admin ops@example.org created" in result.stdout
+    mismatch = prompt_cli(settings, f"{PASSWORD}\nsomething else entirely\n")
+    assert mismatch.returncode != 0
+    assert "do not match" in mismatch.stderr + mismatch.stdout
+    with session_scope(settings) as session:
+        assert session.query(AdminUser).count() == 1
+
+
+@pytest.mark.parametrize(("args", "stdin", "message"), [
+    (["admin", "create-user", "x@example.org", "--password-stdin"], "short\n", "at least 12 characters"),
+    (["admin", "create-user", "not-an-address", "--password-stdin"], PASSWORD + "\n", "not a valid address"),
+    (["admin", "create-user", "x@example.org", "--password-stdin"], "", "no password"),
+    (["admin", "revoke-token", "42"], None, "no API token 42"),
+])
+def test_bad_input_is_one_line_and_exit_2(settings: Settings, args: list[str], stdin: str | None, message: str) -> None:
+    result = run_cli(settings, *args, stdin=stdin)
+    assert result.returncode == 2
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
+
+
+def test_duplicate_admin_is_refused(settings: Settings) -> None:
+    run_cli(settings, "admin", "create-user", "a@example.org", "--password-stdin", stdin=PASSWORD)
+    again = run_cli(settings, "admin", "create-user", "A@example.org", "--password-stdin", stdin=PASSWORD)
+    assert again.returncode == 2 and "exists already" in again.stderr
+
+
+def test_token_is_printed_once_listed_and_revoked(settings: Settings) -> None:
+    created = run_cli(settings, "admin", "create-token", "crm sync")
+    assert created.returncode == 0, created.stderr
+    token = created.stdout.strip()
+    assert token.startswith("pm_") and "not stored" in created.stderr
+    with session_scope(settings) as session:
+        assert authenticate_token(session, token, datetime.now(UTC)) is not None
+    listed = run_cli(settings, "admin", "list-tokens")
+    assert "crm sync" in listed.stdout and "live" in listed.stdout and token not in listed.stdout
+    token_id = listed.stdout.split("\t")[0]
+    assert run_cli(settings, "admin", "revoke-token", token_id).returncode == 0
+    with session_scope(settings) as session:
+        assert authenticate_token(session, token, datetime.now(UTC)) is None
+    assert "revoked" in run_cli(settings, "admin", "list-tokens").stdout

@@ -1,0 +1,205 @@
+"""/ and the sign-up form: trending papers (escaped), the taxonomy's topics, double opt-in,
+no enumeration, resend throttles, bad input, CSRF and rate limits."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import time_machine
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from config.settings import Settings
+from service.db import session_scope
+from service.models import Paper, Subscriber
+from service.web.app import create_app
+from tests.service.web.public.conftest import BASE, csrf_token, mails_to, subscribe
+
+
+def count_subscribers(settings: Settings) -> int:
+    with session_scope(settings) as session:
+        return session.scalar(select(func.count()).select_from(Subscriber)) or 0
+
+
+def test_home_shows_trending_papers_topics_and_the_form(client: TestClient) -> None:
+    response = client.get("/")
+    assert response.status_code == 200
+    html = response.text
+    assert "Trending today" in html
+    assert html.count('class="paper"') == 6
+    assert 'name="topics" value="efficient-inference"' in html
+    assert 'name="email"' in html and 'name="keywords"' in html and 'name="send_hour"' in html
+    assert '<option selected>UTC</option>' in html
+    assert csrf_token(html, "/")
+
+
+def test_feed_data_is_escaped_and_unsafe_links_dropped(site: Settings) -> None:
+    with session_scope(site) as session:
+        session.add(Paper(uid="feed:evil", title='<script>alert("x")</script> & Co', authors=["<b>Mallory</b>"],
+                          hf_url="javascript:alert(1)", upvotes=10_000, first_seen_at=datetime.now(UTC)))
+    html = TestClient(create_app(site), base_url=BASE).get("/").text
+    assert "<script>alert" not in html and "<b>Mallory" not in html
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; Co" in html
+    assert "javascript:" not in html
+
+
+def test_security_headers_on_pages(client: TestClient) -> None:
+    headers = client.get("/").headers
+    csp = headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["referrer-policy"] == "no-referrer"
+    assert "HttpOnly" in headers["set-cookie"] and "SameSite=lax" in headers["set-cookie"]
+
+
+def test_static_files_ship_with_the_package(client: TestClient) -> None:
+    html = client.get("/").text
+    for name in ("papermail.css", "papermail.js", "favicon.svg"):
+        assert f"/static/{name}?v=" in html
+        assert client.get(f"/static/{name}").status_code == 200
+
+
+def test_subscribe_creates_a_pending_subscriber_and_mails_a_confirmation(client: TestClient, site: Settings) -> None:
+    response = subscribe(client, "Bob@Example.org", topics=["llm", "agents"], keywords="quantization, \"KV cache\"",
+                         send_hour="7", timezone="Europe/Paris")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/check-inbox"
+    with session_scope(site) as session:
+        bob = session.scalars(select(Subscriber)).one()
+        assert (bob.email, bob.status, bob.send_hour, bob.timezone) == ("bob@example.org", "pending", 7, "Europe/Paris")
+        assert bob.preferences["topics"] == ["llm", "agents"]
+        assert bob.preferences["keywords"] == ["quantization", "KV cache"]
+    [mail] = mails_to("bob@example.org")
+    assert mail["Subject"] == "Confirm your subscription to papermail"
+    assert f"{BASE}/confirm/" in mail.get_body(("plain",)).get_content()
+    assert "48 hours" in client.get("/check-inbox").text
+
+
+def _answer(client: TestClient, email: str) -> tuple[int, str, str]:
+    response = subscribe(client, email)
+    return response.status_code, response.headers.get("location", ""), response.text
+
+
+def test_same_answer_for_new_pending_active_unsubscribed_and_suppressed(client: TestClient, site: Settings) -> None:
+    subscribe(client, "pending@example.org")
+    for email, status in [("active@example.org", "active"), ("gone@example.org", "unsubscribed"),
+                          ("bounced@example.org", "suppressed")]:
+        subscribe(client, email)
+        with session_scope(site) as session:
+            session.scalars(select(Subscriber).where(Subscriber.email == email)).one().status = status
+    answers = {email: _answer(client, email) for email in
+               ["new@example.org", "pending@example.org", "active@example.org", "gone@example.org", "bounced@example.org"]}
+    assert len(set(answers.values())) == 1, answers
+    assert answers["new@example.org"] == (303, "/check-inbox", "")
+
+
+def test_pending_gets_a_fresh_confirmation_at_most_every_ten_minutes(client: TestClient) -> None:
+    start = datetime.now(UTC)
+    with time_machine.travel(start, tick=False):
+        subscribe(client, "bob@example.org")
+    with time_machine.travel(start + timedelta(minutes=9), tick=False):
+        subscribe(client, "bob@example.org")
+    assert len(mails_to("bob@example.org")) == 1
+    with time_machine.travel(start + timedelta(minutes=10, seconds=1), tick=False):
+        subscribe(client, "bob@example.org")
+    assert len(mails_to("bob@example.org")) == 2
+
+
+def test_active_gets_one_already_subscribed_mail_a_day_and_keeps_its_preferences(
+    client: TestClient, site: Settings
+) -> None:
+    from tests.service.web.public.conftest import confirmed
+
+    start = datetime.now(UTC)
+    with time_machine.travel(start, tick=False):
+        confirmed(client, "alice@example.org", topics=["llm"])
+    for hours in (1, 5, 23):
+        with time_machine.travel(start + timedelta(hours=hours), tick=False):
+            subscribe(client, "alice@example.org", topics=["robotics"])
+    with time_machine.travel(start + timedelta(hours=25), tick=False):
+        subscribe(client, "alice@example.org")
+    subjects = [m["Subject"] for m in mails_to("alice@example.org")]
+    assert subjects.count("You're already subscribed to papermail") == 2
+    with session_scope(site) as session:
+        assert session.scalars(select(Subscriber)).one().preferences["topics"] == ["llm"]
+
+
+def test_malformed_address_is_422_with_a_message_and_nothing_stored(client: TestClient, site: Settings) -> None:
+    response = subscribe(client, "not-an-address")
+    assert response.status_code == 422
+    assert 'id="email-error"' in response.text and "aria-invalid" in response.text
+    assert 'value="not-an-address"' in response.text  # the form keeps what was typed
+    assert count_subscribers(site) == 0 and mails_to("not-an-address") == []
+
+
+def test_unknown_topic_is_422(client: TestClient, site: Settings) -> None:
+    response = subscribe(client, "bob@example.org", topics=["llm", "astrology"])
+    assert response.status_code == 422
+    assert "unknown topic &#39;astrology&#39;" in response.text
+    assert count_subscribers(site) == 0
+
+
+def test_ten_thousand_character_keyword_is_422(client: TestClient, site: Settings) -> None:
+    response = subscribe(client, "bob@example.org", keywords="x" * 10_000)
+    assert response.status_code == 422
+    assert "keep it under" in response.text
+    assert count_subscribers(site) == 0
+    response = subscribe(client, "bob@example.org", keywords="y" * 101)
+    assert response.status_code == 422 and "longer than 100 characters" in response.text
+    assert count_subscribers(site) == 0
+
+
+def test_bad_schedule_values_are_422(client: TestClient, site: Settings) -> None:
+    assert subscribe(client, "bob@example.org", send_hour="25").status_code == 422
+    assert subscribe(client, "bob@example.org", send_hour="eight").status_code == 422
+    assert subscribe(client, "bob@example.org", timezone="Mars/Olympus").status_code == 422
+    assert subscribe(client, "bob@example.org", frequency="hourly").status_code == 422
+    assert count_subscribers(site) == 0
+
+
+def test_missing_or_foreign_csrf_token_is_403_and_nothing_stored(client: TestClient, site: Settings) -> None:
+    client.get("/")  # the browser has its cookie
+    response = client.post("/", data={"email": "bob@example.org"})
+    assert response.status_code == 403
+    assert "security token is missing" in response.text
+    links_token = csrf_token(client.get("/links").text, "/links")
+    response = client.post("/", data={"email": "bob@example.org", "csrf_token": links_token})
+    assert response.status_code == 403 and "another form" in response.text
+    response = client.post("/", data={"email": "bob@example.org", "csrf_token": links_token[:-2] + "xx"})
+    assert response.status_code == 403
+    assert count_subscribers(site) == 0
+
+
+def test_csrf_token_without_its_cookie_is_403(client: TestClient, site: Settings) -> None:
+    token = csrf_token(client.get("/").text, "/")
+    stranger = TestClient(client.app, base_url=BASE)
+    response = stranger.post("/", data={"email": "bob@example.org", "csrf_token": token})
+    assert response.status_code == 403
+    stranger.get("/")  # its own cookie, but the token was minted for another browser
+    response = stranger.post("/", data={"email": "bob@example.org", "csrf_token": token})
+    assert response.status_code == 403 and "does not match your browser" in response.text
+    assert count_subscribers(site) == 0
+
+
+def test_subscribe_is_rate_limited_per_address(client: TestClient) -> None:
+    statuses = [subscribe(client, "bob@example.org").status_code for _ in range(6)]
+    assert statuses == [303] * 5 + [429]
+    assert subscribe(client, "carol@example.org").status_code == 303  # other addresses go on
+
+
+def test_subscribe_is_rate_limited_per_ip(client: TestClient) -> None:
+    statuses = [subscribe(client, f"reader{i}@example.org").status_code for i in range(21)]
+    assert statuses == [303] * 20 + [429]
+    response = subscribe(client, "late@example.org")
+    assert response.status_code == 429
+    assert int(response.headers["retry-after"]) > 0
+    assert "Too many requests" in response.text
+    assert mails_to("late@example.org") == []
+
+
+def test_oversized_and_non_form_bodies_are_refused(client: TestClient) -> None:
+    client.get("/")
+    assert client.post("/", content=b"email=" + b"a" * 70_000,
+                       headers={"content-type": "application/x-www-form-urlencoded"}).status_code == 413
+    assert client.post("/", json={"email": "bob@example.org"}).status_code == 415
