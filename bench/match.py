@@ -32,11 +32,7 @@ from service.preferences import Preferences
 
 T = TypeVar("T")
 FIXTURE = Path(__file__).resolve().parents[1].parent / "shared/fixtures/feeds/hf_daily_papers_2026-06-12.json"
-TOPICS = (
-    "llm efficient-inference ml-systems agents reasoning multimodal computer-vision 3d-vision "
-    "generative-media speech-audio reinforcement-learning robotics safety-alignment hardware "
-    "neurosymbolic theory retrieval-rag evaluation code-generation"
-).split()
+TOPICS = ["llm", "efficient-inference", "ml-systems", "agents", "reasoning", "multimodal", "computer-vision", "3d-vision", "generative-media", "speech-audio", "reinforcement-learning", "robotics", "safety-alignment", "hardware", "neurosymbolic", "theory", "retrieval-rag", "evaluation", "code-generation"]
 VOCABULARY = [
     "LLM",
     "large language models",
@@ -108,10 +104,7 @@ VOCABULARY = [
     "in-context learning",
     "hallucination",
 ]
-FILLER = (
-    "we propose a novel method that improves results on several tasks while reducing cost "
-    "our experiments show consistent gains over strong baselines and the analysis explains why"
-).split()
+FILLER = ["we", "propose", "a", "novel", "method", "that", "improves", "results", "on", "several", "tasks", "while", "reducing", "cost", "our", "experiments", "show", "consistent", "gains", "over", "strong", "baselines", "and", "the", "analysis", "explains", "why"]
 AUTHORS = ["Ada Lovelace", "Alan Turing", "Grace Hopper", "José García", "Zoë Müller", "Li Wei", "Ana Núñez"]
 
 

@@ -16,6 +16,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from config.settings import Settings
 from service.models import AdminUser
 
 MIN_PASSWORD_CHARS = 12
@@ -46,10 +47,10 @@ class LockoutPolicy:
     lock_for: timedelta = timedelta(minutes=15)
 
     @classmethod
-    def from_settings(cls, settings: object) -> LockoutPolicy:
+    def from_settings(cls, settings: Settings) -> LockoutPolicy:
         return cls(
-            max_failures=int(getattr(settings, "admin_max_failed_logins", 5)),
-            lock_for=timedelta(minutes=int(getattr(settings, "admin_lockout_minutes", 15))),
+            max_failures=settings.admin_max_failed_logins,
+            lock_for=timedelta(minutes=settings.admin_lockout_minutes),
         )
 
 

@@ -7,7 +7,7 @@ Everything here is deterministic and does no I/O.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
 from time import struct_time
@@ -17,24 +17,15 @@ from urllib.parse import urlsplit
 # HTML element names (HTML 5 plus common obsolete ones). In text that is not declared HTML,
 # only these count as tags, so LaTeX such as "$a<b$ and $c>d$" survives as written.
 HTML_ELEMENTS = frozenset(
-    """a abbr acronym address applet area article aside audio b base basefont bdi bdo bgsound big
-    blink blockquote body br button canvas caption center cite code col colgroup data datalist dd
-    del details dfn dialog dir div dl dt em embed fieldset figcaption figure font footer form frame
-    frameset h1 h2 h3 h4 h5 h6 head header hgroup hr html i iframe image img input ins isindex kbd
-    keygen label layer legend li link listing main map mark marquee math menu meta meter multicol
-    nav nobr noembed noframes noscript object ol optgroup option output p param picture plaintext
-    pre progress q rb rp rt rtc ruby s samp script search section select slot small source spacer
-    span strike strong style sub summary sup svg table tbody td template textarea tfoot th thead
-    time title tr track tt u ul var video wbr xmp""".split()
+    ["a", "abbr", "acronym", "address", "applet", "area", "article", "aside", "audio", "b", "base", "basefont", "bdi", "bdo", "bgsound", "big", "blink", "blockquote", "body", "br", "button", "canvas", "caption", "center", "cite", "code", "col", "colgroup", "data", "datalist", "dd", "del", "details", "dfn", "dialog", "dir", "div", "dl", "dt", "em", "embed", "fieldset", "figcaption", "figure", "font", "footer", "form", "frame", "frameset", "h1", "h2", "h3", "h4", "h5", "h6", "head", "header", "hgroup", "hr", "html", "i", "iframe", "image", "img", "input", "ins", "isindex", "kbd", "keygen", "label", "layer", "legend", "li", "link", "listing", "main", "map", "mark", "marquee", "math", "menu", "meta", "meter", "multicol", "nav", "nobr", "noembed", "noframes", "noscript", "object", "ol", "optgroup", "option", "output", "p", "param", "picture", "plaintext", "pre", "progress", "q", "rb", "rp", "rt", "rtc", "ruby", "s", "samp", "script", "search", "section", "select", "slot", "small", "source", "spacer", "span", "strike", "strong", "style", "sub", "summary", "sup", "svg", "table", "tbody", "td", "template", "textarea", "tfoot", "th", "thead", "time", "title", "tr", "track", "tt", "u", "ul", "var", "video", "wbr", "xmp"]
 )
 # Elements whose content is never readable text.
 _DROP_CONTENT = frozenset(
-    "script style iframe object embed applet noscript noembed noframes template title head svg math xmp".split()
+    ["script", "style", "iframe", "object", "embed", "applet", "noscript", "noembed", "noframes", "template", "title", "head", "svg", "math", "xmp"]
 )
 # Elements that separate words when rendered; replaced by a space.
 _BLOCK = frozenset(
-    """address article aside blockquote br dd div dl dt figcaption figure footer h1 h2 h3 h4 h5 h6
-    header hr li main nav ol p pre section table td th tr ul""".split()
+    ["address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "figcaption", "figure", "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav", "ol", "p", "pre", "section", "table", "td", "th", "tr", "ul"]
 )
 _WHITESPACE = re.compile(r"\s+")
 _MAX_UNESCAPE_PASSES = 3
@@ -146,7 +137,7 @@ def to_utc(value: str | datetime | struct_time | None) -> datetime | None:
     if isinstance(value, struct_time):
         # feedparser's *_parsed fields are already normalised to UTC.
         try:
-            return datetime(*value[:6], tzinfo=timezone.utc)
+            return datetime(*value[:6], tzinfo=UTC)
         except (ValueError, TypeError):
             return None
     if isinstance(value, datetime):
@@ -159,8 +150,8 @@ def to_utc(value: str | datetime | struct_time | None) -> datetime | None:
     else:
         return None
     if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
 
 
 def _parse_date_string(text: str) -> datetime | None:

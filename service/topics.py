@@ -180,7 +180,7 @@ def classify(
     in_title = _count_hits(matcher, title, _TITLE_ROLES)
     in_abstract = _count_hits(matcher, abstract, _ABSTRACT_ROLES)
     slugs: list[str] = []
-    for index, (topic, rule) in enumerate(zip(taxonomy.topics, matcher.rules)):
+    for index, (topic, rule) in enumerate(zip(taxonomy.topics, matcher.rules, strict=True)):
         if primary_category in rule.strong_categories or in_title.get(index, 0) > 0:
             slugs.append(topic.slug)
             continue

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from config.settings import Settings
+from tests.support.dkim import DkimKey, make_dkim_key
 from tests.support.services import (
     PG_ADMIN_URL,
     REDIS_HOST_PORT,
@@ -18,7 +19,6 @@ from tests.support.services import (
     pg_available,
     redis_available,
 )
-from tests.support.dkim import DkimKey, make_dkim_key
 from tests.support.smtp_sink import SmtpSink
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

@@ -7,8 +7,7 @@ import sys
 import typer
 
 from config.settings import SettingsError
-from service.cli import db, demo, digest, ingest, serve, subscribers
-from service.cli import admin, subscribers_csv  # noqa: F401  (subscribers_csv adds import/export)
+from service.cli import admin, db, demo, digest, ingest, serve, subscribers, subscribers_csv  # noqa: F401  (subscribers_csv adds import/export)
 from service.cli.errors import UsageError
 
 app = typer.Typer(

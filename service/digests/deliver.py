@@ -39,6 +39,9 @@ log = logging.getLogger(__name__)
 
 # After this many transient failures a delivery is given up as failed.
 MAX_ATTEMPTS = 6
+# The batch's rows are loaded in the session; without this every UPDATE would be evaluated
+# against all of them in Python (7 % of a worker's time at 200 digests a batch).
+NO_SYNC = {"synchronize_session": False}
 
 
 @dataclass
@@ -93,7 +96,8 @@ def take(session: Session, delivery_id: int, token: str | None) -> bool:
     result = session.execute(
         update(Delivery)
         .where(Delivery.id == delivery_id, takeable, active)
-        .values(status="sending", attempts=Delivery.attempts + 1)
+        .values(status="sending", attempts=Delivery.attempts + 1),
+        execution_options=NO_SYNC,
     )
     session.commit()
     return result.rowcount == 1  # type: ignore[attr-defined]
@@ -108,7 +112,8 @@ def skip_inactive(session: Session, delivery_id: int) -> bool:
             Delivery.status.in_(("claimed", "sending")),
             ~exists().where(Subscriber.id == Delivery.subscriber_id, Subscriber.status == "active"),
         )
-        .values(status="skipped", error="subscriber no longer active")
+        .values(status="skipped", error="subscriber no longer active"),
+        execution_options=NO_SYNC,
     )
     session.commit()
     return result.rowcount == 1  # type: ignore[attr-defined]
@@ -121,7 +126,8 @@ def record_sent(
     session.execute(
         update(Delivery).where(Delivery.id == delivery.id).values(
             status="sent", sent_at=now, message_id=message_id, paper_count=len(matches), error=None
-        )
+        ),
+        execution_options=NO_SYNC,
     )
     if matches:
         session.execute(insert(DeliveryPaper), [
@@ -132,7 +138,8 @@ def record_sent(
     # The next window starts where this digest's index was built; an accepted message ends a
     # run of soft bounces.
     session.execute(
-        update(Subscriber).where(Subscriber.id == subscriber.id).values(last_digest_at=built_at, soft_bounces=0)
+        update(Subscriber).where(Subscriber.id == subscriber.id).values(last_digest_at=built_at, soft_bounces=0),
+        execution_options=NO_SYNC,
     )
     session.commit()
 
@@ -142,15 +149,18 @@ def record_failure(session: Session, delivery_id: int, subscriber_id: int, attem
     reason = f"{type(error).__name__}: {error}"[:2000]
     transient = isinstance(error, DeliveryError) and not error.permanent
     if transient and attempts < MAX_ATTEMPTS:
-        session.execute(update(Delivery).where(Delivery.id == delivery_id).values(status="claimed", error=reason))
+        session.execute(update(Delivery).where(Delivery.id == delivery_id).values(status="claimed", error=reason),
+                        execution_options=NO_SYNC)
         outcome.retry.append((delivery_id, retry_delay(attempts, retry_base)))
     else:
-        session.execute(update(Delivery).where(Delivery.id == delivery_id).values(status="failed", error=reason))
+        session.execute(update(Delivery).where(Delivery.id == delivery_id).values(status="failed", error=reason),
+                        execution_options=NO_SYNC)
         outcome.failed += 1
     if isinstance(error, DeliveryError) and error.hard_bounce:
         reason = f"hard bounce: {error}"[:2000]
         session.execute(
-            update(Subscriber).where(Subscriber.id == subscriber_id).values(status="suppressed", suppressed_reason=reason)
+            update(Subscriber).where(Subscriber.id == subscriber_id).values(status="suppressed", suppressed_reason=reason),
+            execution_options=NO_SYNC,
         )
         audit.record(session, "system", "suppress", "subscriber", subscriber_id, {"status": "active"},
                      {"status": "suppressed", "reason": reason})
@@ -193,7 +203,7 @@ def deliver_one(
 ) -> None:
     if not matches and preferences_of(subscriber).empty_digest == "skip":
         session.execute(update(Delivery).where(Delivery.id == delivery.id, Delivery.status.in_(("claimed", "sending")))
-                        .values(status="skipped", error="nothing new matched", paper_count=0))
+                        .values(status="skipped", error="nothing new matched", paper_count=0), execution_options=NO_SYNC)
         session.commit()
         outcome.skipped += 1
         return
@@ -203,7 +213,7 @@ def deliver_one(
         else:
             outcome.ignored += 1
         return
-    attempts = delivery.attempts + 1  # what take() just wrote
+    attempts = delivery.attempts + 1  # what take() just wrote (NO_SYNC left the loaded row as read)
     try:
         day = (delivery.due_at or now).astimezone(zone(subscriber.timezone)).date()
         context = digest_context(settings, subscriber, matches, papers, topic_names, day, tools.sender, delivery.id)

@@ -47,7 +47,8 @@ def plan(settings: Settings, now: datetime, enqueue: Enqueue) -> PlanSummary:
         stale = stale_deliveries(session, now, timedelta(minutes=settings.delivery_stale_minutes))
     claimed_ids = [i for chunk in claimed_chunks for i in chunk]
     summary.claimed = len(claimed_ids)
-    stale = [i for i in stale if i not in set(claimed_ids)]
+    just_claimed = set(claimed_ids)
+    stale = [i for i in stale if i not in just_claimed]
     summary.requeued = len(stale)
     for ids in (claimed_ids, stale):
         for batch, token in stamped_batches(settings, ids, now):

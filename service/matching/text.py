@@ -127,7 +127,7 @@ def occurs_at(term: Term, toks: Tokens, i: int) -> bool:
     stem = term.words[-1]
     if last != stem and last != stem + "s" and last != stem + "es":
         return False
-    for j in range(n - 1):
+    for j in range(n - 1):  # noqa: SIM110 - a plain loop beats all() over a generator here (hot path)
         if words[i + j] != term.words[j] or gaps[i + j] != term.gaps[j]:
             return False
     return True

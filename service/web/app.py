@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import gc
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from config.settings import Settings, get_settings
@@ -11,9 +15,19 @@ from service.web.api import install as install_api
 from service.web.public import install as install_public_pages
 
 
+@asynccontextmanager
+async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    # Everything loaded by startup lives as long as the server: keep it out of the cyclic GC's
+    # full collections, which otherwise walk it all and paused requests for up to 250 ms under
+    # sign-up load (bench/web.py).
+    gc.freeze()
+    yield
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     app = FastAPI(
+        lifespan=lifespan,
         title="papermail",
         version="0.1.0",
         description="Trending AI research papers, matched to each reader, delivered to their inbox.",

@@ -55,7 +55,7 @@ class WebLimits:
     @classmethod
     def from_settings(cls, settings: Settings) -> WebLimits:
         # WEB_RATE_LIMIT_SCALE is read when Settings has it (asked of the lead); 1 = as above.
-        return cls().scaled(float(getattr(settings, "web_rate_limit_scale", 1.0)))
+        return cls().scaled(settings.web_rate_limit_scale)
 
 
 class KeyedLimiter(Protocol):

@@ -62,7 +62,7 @@ def given_secret(request: Request) -> str | None:
 
 
 def check_secret(settings: Settings, given: str | None) -> None:
-    expected = str(getattr(settings, "bounce_webhook_secret", "") or "")
+    expected = settings.bounce_webhook_secret
     if not expected:
         raise ApiError(403, "the bounce webhook is off: set PAPERMAIL_BOUNCE_WEBHOOK_SECRET", code="webhook_disabled")
     if given is None:
@@ -72,7 +72,7 @@ def check_secret(settings: Settings, given: str | None) -> None:
 
 
 def record(settings: Settings, parsed: ParsedNotification) -> WebhookOut:
-    soft_limit = int(getattr(settings, "soft_bounce_limit", 5))
+    soft_limit = settings.soft_bounce_limit
     with session_scope(settings) as session:
         results = apply_events(session, parsed.events, datetime.now(UTC), soft_limit)
     return WebhookOut(format=parsed.format, notice=parsed.notice,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -25,7 +25,7 @@ from service.sources import source_for
 
 ETAG = '"hf-2026-06-12"'
 LAST_MODIFIED = "Fri, 12 Jun 2026 08:00:00 GMT"
-NOW = datetime(2026, 6, 12, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 6, 12, 9, 0, tzinfo=UTC)
 
 
 class FixtureServer:

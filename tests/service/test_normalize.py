@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -60,7 +60,7 @@ def test_html_to_text_of_nothing() -> None:
 
 
 def test_to_utc_parses_iso_rfc822_struct_time_and_naive() -> None:
-    utc = timezone.utc
+    utc = UTC
     assert to_utc("2026-05-30T00:00:00.000Z") == datetime(2026, 5, 30, tzinfo=utc)
     converted = to_utc("Mon, 27 Apr 2026 00:00:00 -0400")
     assert converted == datetime(2026, 4, 27, 4, 0, tzinfo=utc)

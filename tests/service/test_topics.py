@@ -307,7 +307,7 @@ def test_recorded_hf_papers_mostly_get_a_few_topics(
     # Verified: 30 of the 33 recorded papers get a topic; the rest are genuinely off-taxonomy.
     assert sum(1 for slugs in results if slugs) >= 0.8 * len(papers)
     assert max(len(slugs) for slugs in results) <= 6
-    by_title = dict(zip((p["title"] for p in papers), results))
+    by_title = dict(zip((p["title"] for p in papers), results, strict=True))
     assert "ml-systems" in by_title["Flash-GMM: A Memory-Efficient Kernel for Scalable Soft Clustering"]
     assert "efficient-inference" in by_title[
         "VIA-SD: Verification via Intra-Model Routing for Speculative Decoding"

@@ -12,7 +12,7 @@ from service import migrate
 from service.db import session_scope
 from service.models import Paper, Source
 from tests.conftest import make_settings
-from tests.service.ingest.documents import arxiv_rss, hf_item, hf_json
+from tests.service.ingest.documents import hf_item, hf_json
 from tests.support.http_server import Canned, ScriptedServer
 from tests.support.processes import celery_worker
 from workers.celery_app import create_app

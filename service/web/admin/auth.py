@@ -2,7 +2,7 @@
 route class that guards every /admin page.
 
 The cookie holds the admin's id and a fingerprint of their password hash, signed with
-SECRET_KEY (itsdangerous) and refused after ``SESSION_HOURS``: changing a password ends every
+SECRET_KEY (itsdangerous) and refused after ADMIN_SESSION_HOURS: changing a password ends every
 session made with the old one, and nothing about sessions is stored on the server. Lockout after
 repeated failures is ``service.admin_users.authenticate``'s.
 
@@ -33,7 +33,6 @@ from service.models import AdminUser
 from service.web.security import CSRF_FIELD, Csrf, CsrfError
 
 SESSION_COOKIE = "papermail_admin"
-SESSION_HOURS = 12
 CSRF_FORM = "admin"  # one form name for every admin form: they all share one privilege
 MAX_FORM_BYTES = 256 * 1024
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # a CSV of ~500,000 subscribers
@@ -56,7 +55,7 @@ def fingerprint(password_hash: str) -> str:
 class Sessions:
     def __init__(self, settings: Settings) -> None:
         self.serializer = URLSafeTimedSerializer(settings.secret_key, salt="papermail.admin-session")
-        self.max_age = int(getattr(settings, "admin_session_hours", SESSION_HOURS)) * 3600
+        self.max_age = settings.admin_session_hours * 3600
         self.secure = settings.base_url.startswith("https://")
 
     def issue(self, user: AdminUser) -> str:

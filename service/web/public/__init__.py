@@ -6,7 +6,6 @@ security headers; see service.web.templating) and the error pages they answer wi
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable
 
 from fastapi import FastAPI, Request
@@ -34,10 +33,6 @@ def install(app: FastAPI, dispatch: Callable[[Mail], None] | None = None) -> Non
     app.add_exception_handler(PageError, page_error)  # type: ignore[arg-type]
     app.add_exception_handler(CsrfError, csrf_error)  # type: ignore[arg-type]
     app.add_exception_handler(RateLimited, rate_limited)  # type: ignore[arg-type]
-    # Everything imported so far lives as long as the process: keep it out of the cyclic GC's
-    # full collections, which otherwise walk it all and paused every request for up to 250 ms
-    # under sign-up load (bench/web.py).
-    gc.freeze()
 
 
 def message(request: Request, status: int, title: str, text: str, headers: dict[str, str] | None = None,

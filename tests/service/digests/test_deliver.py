@@ -180,3 +180,23 @@ def test_batch_query_count_is_constant_plus_four_per_digest(world: Settings) -> 
         event.remove(engine, "before_cursor_execute", count)
     assert four - two == 2 * 4
     assert two <= 6 + 2 * 4
+
+
+def test_a_delivery_is_given_up_after_max_attempts(world: Settings) -> None:
+    from service.digests.deliver import MAX_ATTEMPTS
+
+    add(world, "grey@example.org")
+    fail_recipient("grey@example.org", DeliveryError("451 4.7.1 try later", permanent=False, code=451))
+    tools = DeliveryTools.from_settings(world)
+    queued: list[tuple[list[int], str]] = []
+    plan(world, FRIDAY_0800, lambda ids, token: queued.append((ids, token)))
+    outcomes = []
+    for _ in range(MAX_ATTEMPTS):
+        outcome = deliver_batch(world, *queued[0], tools, now=FRIDAY_0800)
+        outcomes.append((outcome.failed, [delay for _, delay in outcome.retry]))
+    base = world.delivery_retry_seconds
+    # Attempts 1..5 are retried with a doubling delay; the 6th gives up.
+    assert outcomes == [(0, [base * 2**n]) for n in range(MAX_ATTEMPTS - 1)] + [(1, [])]
+    with session_scope(world) as session:
+        delivery = session.scalars(select(Delivery)).one()
+        assert (delivery.status, delivery.attempts) == ("failed", MAX_ATTEMPTS)

@@ -9,7 +9,7 @@ from sqlalchemy import func, select, update
 
 from config.settings import Settings
 from service.db import session_scope
-from service.digests.plan import claim_due, stale_deliveries, mark_enqueued
+from service.digests.plan import claim_due, mark_enqueued, stale_deliveries
 from service.models import Delivery, Subscriber
 from service.preferences import Preferences
 from service.subscribers import create_subscriber

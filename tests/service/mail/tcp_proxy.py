@@ -6,6 +6,7 @@ them is what a server restart or idle timeout looks like to a pooled client.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 
@@ -43,10 +44,8 @@ class TcpProxy:
             pass
         finally:
             for sock in (source, sink):
-                try:
+                with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
     def cut_all(self) -> None:
         """Close every open connection, as a restarting server would."""
@@ -54,10 +53,8 @@ class TcpProxy:
             pairs, self._pairs = self._pairs, []
         for pair in pairs:
             for sock in pair:
-                try:
+                with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
                 sock.close()
 
     def close(self) -> None:

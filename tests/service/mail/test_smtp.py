@@ -12,8 +12,8 @@ import pytest
 
 from config.settings import Settings
 from service.mail import Composer, DeliveryError, OutgoingMail, SmtpBackend, get_backend
-from tests.support.dkim import DkimKey
 from tests.service.mail.tcp_proxy import TcpProxy
+from tests.support.dkim import DkimKey
 from tests.support.smtp_sink import SmtpSink
 
 pytestmark = pytest.mark.integration

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -55,8 +55,8 @@ def test_recorded_cs_lg_query(shared_fixtures: Path) -> None:
     assert tide.categories == ["cs.CL", "cs.AI", "cs.LG"]
     assert tide.pdf_url == "https://arxiv.org/pdf/2604.26951"
     assert tide.abs_url == "https://arxiv.org/abs/2604.26951"
-    assert tide.published_at == datetime(2026, 4, 29, 17, 59, 1, tzinfo=timezone.utc)
-    assert tide.updated_at == datetime(2026, 4, 29, 17, 59, 1, tzinfo=timezone.utc)
+    assert tide.published_at == datetime(2026, 4, 29, 17, 59, 1, tzinfo=UTC)
+    assert tide.updated_at == datetime(2026, 4, 29, 17, 59, 1, tzinfo=UTC)
     squint = next(p for p in result.papers if p.arxiv_id == "2604.26926")
     assert squint.title == r"A Note on How to Remove the $\ln\ln T$ Term from the Squint Bound"
     assert r"$\ln \ln T$" in squint.abstract

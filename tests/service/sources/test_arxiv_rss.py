@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -59,7 +59,7 @@ def test_recorded_feed(shared_fixtures: Path) -> None:
     assert "Announce Type" not in first.abstract and "arXiv:" not in first.abstract
     assert r"\textbf{adaptability}" in second.abstract  # LaTeX kept as written
     assert second.categories == ["cs.AI", "cs.CV", "cs.MA"]
-    assert first.published_at == datetime(2026, 4, 27, 4, 0, tzinfo=timezone.utc)
+    assert first.published_at == datetime(2026, 4, 27, 4, 0, tzinfo=UTC)
     assert first.abs_url == "https://arxiv.org/abs/2604.21935"
     assert first.pdf_url == "https://arxiv.org/pdf/2604.21935"
 

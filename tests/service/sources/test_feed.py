@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -31,7 +31,7 @@ def test_rss2_guid_is_the_uid() -> None:
     assert paper.abs_url == "https://blog.example.com/1"
     assert paper.authors == ["Ann Author"]
     assert paper.categories == ["ml"]
-    assert paper.published_at == datetime(2026, 6, 2, 8, 0, tzinfo=timezone.utc)
+    assert paper.published_at == datetime(2026, 6, 2, 8, 0, tzinfo=UTC)
 
 
 def test_link_is_the_uid_without_guid_and_hash_without_either() -> None:
@@ -69,7 +69,7 @@ def test_atom_with_html_content_and_authors() -> None:
     assert paper.abstract == "Some findings."
     assert paper.authors == ["Ann", "Bob"]
     assert paper.pdf_url == "https://lab.example.org/1.pdf"
-    assert paper.updated_at == datetime(2026, 6, 1, 12, tzinfo=timezone.utc)
+    assert paper.updated_at == datetime(2026, 6, 1, 12, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("version", ["0.91", "0.92", "2.0"])

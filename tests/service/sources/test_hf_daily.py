@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +37,8 @@ def test_recorded_day_gives_thirty_papers(shared_fixtures: Path) -> None:
     assert first.hf_url == "https://huggingface.co/papers/2606.00467"
     assert first.abs_url == "https://arxiv.org/abs/2606.00467"
     assert first.pdf_url == "https://arxiv.org/pdf/2606.00467"
-    assert first.published_at == datetime(2026, 5, 30, tzinfo=timezone.utc)
-    assert first.updated_at == datetime(2026, 6, 12, tzinfo=timezone.utc)  # submittedOnDailyAt
+    assert first.published_at == datetime(2026, 5, 30, tzinfo=UTC)
+    assert first.updated_at == datetime(2026, 6, 12, tzinfo=UTC)  # submittedOnDailyAt
     assert first.num_comments == 2
     assert first.thumbnail == "https://cdn-thumbnails.huggingface.co/social-thumbnails/papers/2606.00467.png"
     assert first.ai_summary is not None and first.ai_summary.startswith("Large language models exhibit")
@@ -161,7 +161,7 @@ def test_unusable_documents_raise_source_error(body: bytes, reason: str) -> None
 
 
 def test_non_utf8_bytes_cost_one_character_not_the_day() -> None:
-    body = json.dumps([_item(title="Caf\u00e9")]).encode().replace("\\u00e9".encode(), b"\xe9")
+    body = json.dumps([_item(title="Caf\u00e9")]).encode().replace(b"\\u00e9", b"\xe9")
     result = hf_daily.parse(body)
     assert result.papers[0].title == "Caf\ufffd"
     assert result.warning == "invalid bytes in the response were replaced"

@@ -69,7 +69,7 @@ def test_pending_import_queues_confirmations_and_export_streams(settings: Settin
     export = admin.get("/admin/export.csv")
     assert export.headers["content-type"].startswith("text/csv") and "attachment" in export.headers["content-disposition"]
     lines = export.text.splitlines()
-    assert lines[0].startswith("email,topics") and {"zoe@example.org", "yan@example.org"} <= {l.split(",")[0] for l in lines}
+    assert lines[0].startswith("email,topics") and {"zoe@example.org", "yan@example.org"} <= {line.split(",")[0] for line in lines}
 
 
 def test_topic_changes_reclassify_papers(settings: Settings, admin: TestClient) -> None:
