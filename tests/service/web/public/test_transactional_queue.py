@@ -20,7 +20,7 @@ from tests.support.processes import celery_worker
 pytestmark = pytest.mark.integration
 
 
-def wait_for_outbox(settings: Settings, count: int, timeout: float = 30.0) -> list[str]:
+def wait_for_outbox(settings: Settings, count: int, timeout: float = 60.0) -> list[str]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         entries = list_outbox(settings.outbox_dir)
