@@ -32,6 +32,11 @@ class TaskQueue:
     def send_digest_batch(self, delivery_ids: list[int], token: str) -> str:
         return str(self.celery.send_task("workers.tasks.send_digest_batch", args=[delivery_ids, token]).id)
 
+    def send_transactional(self, kind: str, subscriber_id: int) -> str:
+        """Confirmation, welcome and link mails: routed to the `transactional` queue, so they go
+        out within seconds even while a digest run fills the `digests` queue."""
+        return str(self.celery.send_task("workers.tasks.send_transactional", args=[kind, subscriber_id]).id)
+
     def send_confirmations(self, subscriber_ids: Sequence[int]) -> int:
         """One confirmation mail per id, spaced at SEND_RATE_PER_SECOND (a 10,000-row import must
         not hit the relay at once); returns how many were queued."""

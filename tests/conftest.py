@@ -44,6 +44,16 @@ def _no_papermail_env(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name)
 
 
+@pytest.fixture(autouse=True)
+def _empty_memory_outbox() -> Iterator[None]:
+    """The memory mail backend is process-wide: every test starts and ends with it empty."""
+    from service.mail import clear_memory_outbox
+
+    clear_memory_outbox()
+    yield
+    clear_memory_outbox()
+
+
 @pytest.fixture(scope="session")
 def shared_fixtures() -> Path:
     """../shared/fixtures beside the clone (recorded feeds, feedparser's corpus)."""
@@ -142,3 +152,18 @@ def smtp_sink() -> Iterator[SmtpSink]:
 def dkim_key(tmp_path_factory: pytest.TempPathFactory) -> DkimKey:
     """A fresh DKIM key pair for this test session."""
     return make_dkim_key(tmp_path_factory.mktemp("dkim"))
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """Debian's Chromium under Playwright, for the whole session (installed by `make test`)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.support.browser import ARGS, CHROMIUM
+
+    if not os.path.exists(CHROMIUM):
+        skip_or_fail(f"{CHROMIUM} is not installed (python -m tests.browser_setup installs it)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()

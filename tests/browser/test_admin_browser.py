@@ -4,10 +4,8 @@ errors (the CSP would report a blocked inline style or script), no horizontal sc
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,15 +17,12 @@ from service.db import session_scope
 from service.demo.cast import sample_papers_path
 from service.ingest.poll import ingest_document
 from service.models import Delivery, Subscriber
-from tests.conftest import REPO_ROOT, make_settings, skip_or_fail
+from tests.conftest import REPO_ROOT, make_settings
+from tests.support.browser import CheckedPage
 from tests.support.processes import free_port, papermail_process, wait_for_http
 
 pytestmark = pytest.mark.integration
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-ARTIFACTS = REPO_ROOT / "test-artifacts"
 EMAIL, PASSWORD = "admin@example.org", "a long admin password 123"
 
 
@@ -57,8 +52,6 @@ def seed(settings: Settings) -> None:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if not os.path.exists(CHROMIUM):
-        skip_or_fail(f"{CHROMIUM} is not installed (python tests/browser_setup.py installs it)")
     tmp = tmp_path_factory.mktemp("admin")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -71,43 +64,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
-
-
-class Checked:
-    def __init__(self, page: Any, width: int) -> None:
-        self.page, self.width = page, width
-        self.errors: list[str] = []
-        page.on("console", self._console)
-        page.on("pageerror", lambda exc: self.errors.append(str(exc)))
-
-    def _console(self, msg: Any) -> None:
-        # The framed digest preview is mail HTML under a no-network CSP: its blocked web-font
-        # <link> (from the MJML output) is the CSP working, not a page error.
-        if msg.type == "error" and not msg.location.get("url", "").endswith("/preview"):
-            self.errors.append(msg.text)
-
-    def shot(self, name: str) -> None:
-        scroll = self.page.evaluate("document.documentElement.scrollWidth")
-        ARTIFACTS.mkdir(exist_ok=True)
-        path = ARTIFACTS / f"admin-{name}-{self.width}.png"
-        self.page.screenshot(path=str(path), full_page=True)
-        assert scroll <= self.width, f"{name}: {scroll}px wide content in a {self.width}px viewport"
-        assert Path(path).stat().st_size > 5_000
-
 
 @pytest.mark.parametrize("width", [1280, 390])
 def test_sign_in_find_edit_and_see_the_dashboard(server: str, browser: Any, width: int) -> None:
     context = browser.new_context(viewport={"width": width, "height": 900})
     page = context.new_page()
-    checked = Checked(page, width)
+    checked = CheckedPage(page, width, "admin")
     # Each run edits its own subscriber: the server (and its database) is shared.
     number = 7 if width == 1280 else 8
     address = f"reader{number:03d}@{('example.org', 'lab.example', 'uni.example')[number % 3]}"

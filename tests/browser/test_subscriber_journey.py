@@ -5,12 +5,10 @@ no console errors, no horizontal scroll."""
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +18,8 @@ from service import migrate
 from service.demo.cast import sample_papers_path
 from service.ingest.poll import ingest_document
 from service.mail import list_outbox
-from tests.conftest import REPO_ROOT, make_settings, skip_or_fail
+from tests.conftest import REPO_ROOT, make_settings
+from tests.support.browser import CheckedPage
 from tests.support.processes import (
     celery_worker,
     free_port,
@@ -30,17 +29,11 @@ from tests.support.processes import (
 
 pytestmark = pytest.mark.integration
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-ARTIFACTS = REPO_ROOT / "test-artifacts"
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Settings]]:
     """`papermail web` and `papermail worker` on one embedded DATA_DIR, mail into the outbox."""
-    if not os.path.exists(CHROMIUM):
-        skip_or_fail(f"{CHROMIUM} is not installed (python tests/browser_setup.py installs it)")
     tmp = tmp_path_factory.mktemp("journey")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -53,15 +46,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Sett
         wait_for_http(f"{url}/healthz", web, tmp / "web.log")
         yield url, settings
 
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
 
 
 def mail_links(settings: Settings, to: str, subject: str, purpose: str, timeout: float = 30.0) -> str:
@@ -79,24 +63,6 @@ def mail_links(settings: Settings, to: str, subject: str, purpose: str, timeout:
     raise TimeoutError(f"no {subject!r} to {to} in the outbox")
 
 
-class Checked:
-    """A page that records console errors, checks the width and keeps a screenshot per step."""
-
-    def __init__(self, page: Any, width: int) -> None:
-        self.page, self.width = page, width
-        self.errors: list[str] = []
-        page.on("console", lambda msg: self.errors.append(msg.text) if msg.type == "error" else None)
-        page.on("pageerror", lambda exc: self.errors.append(str(exc)))
-
-    def shot(self, name: str) -> None:
-        scroll = self.page.evaluate("document.documentElement.scrollWidth")
-        ARTIFACTS.mkdir(exist_ok=True)
-        path = ARTIFACTS / f"web-{name}-{self.width}.png"
-        self.page.screenshot(path=str(path), full_page=True)
-        assert scroll <= self.width, f"{name}: {scroll}px wide content in a {self.width}px viewport"
-        assert Path(path).stat().st_size > 5_000
-
-
 def preview_text(page: Any) -> str:
     return str(page.locator("#preview").inner_text())
 
@@ -107,7 +73,7 @@ def test_subscribe_confirm_tune_and_unsubscribe(server: tuple[str, Settings], br
     email = f"reader{width}@example.org"
     context = browser.new_context(viewport={"width": width, "height": 900}, timezone_id="Europe/Paris")
     page = context.new_page()
-    checked = Checked(page, width)
+    checked = CheckedPage(page, width, "web")
     try:
         page.goto(url + "/")
         assert page.locator(".paper").count() == 6

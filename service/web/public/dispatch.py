@@ -13,21 +13,16 @@ from collections.abc import Callable
 
 from config.settings import Settings
 from service.subscribe import Mail
+from service.task_queue import TaskQueue
 
 log = logging.getLogger(__name__)
-TASK = "workers.tasks.send_transactional"
 
 
 def celery_dispatch(settings: Settings) -> Callable[[Mail], None]:
-    @functools.cache
-    def celery():  # type: ignore[no-untyped-def]  # built on first use: the home page never needs it
-        from workers.celery_app import create_app
-
-        return create_app(settings)
+    queue = TaskQueue(settings)  # its Celery app is built on first use: the home page never needs it
 
     def dispatch(mail: Mail) -> None:
-        # Routed to the `transactional` queue by celery_app.task_routes.
-        celery().send_task(TASK, args=[mail.kind, mail.subscriber_id])
+        queue.send_transactional(mail.kind, mail.subscriber_id)
 
     return dispatch
 

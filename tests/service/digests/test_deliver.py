@@ -3,7 +3,6 @@ the cast gets the right papers once, failures are retried or recorded, nothing i
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,7 +13,7 @@ from service.db import get_engine, session_scope
 from service.digests.deliver import DeliveryTools, deliver_batch
 from service.digests.run import plan, run_foreground
 from service.ingest.poll import ingest_document
-from service.mail import DeliveryError, clear_memory_outbox, fail_recipient, memory_outbox
+from service.mail import DeliveryError, fail_recipient, memory_outbox
 from service.models import Delivery, DeliveryPaper, Subscriber
 from service.preferences import Preferences
 from service.subscribers import create_subscriber
@@ -33,12 +32,6 @@ PAPERS = [
             "Tool-using agents plan with a <b>planner</b> & critic."),
 ]
 
-
-@pytest.fixture(autouse=True)
-def _empty_memory_outbox() -> Iterator[None]:
-    clear_memory_outbox()
-    yield
-    clear_memory_outbox()
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from config.settings import Settings
-from service.mail import Composer, clear_memory_outbox
+from service.mail import Composer
 from tests.conftest import make_settings
 from tests.service.mail.tcp_proxy import TcpProxy
 from tests.support.dkim import SELECTOR, SENDER_DOMAIN, DkimKey
@@ -40,12 +40,6 @@ def dkim_settings(tmp_path: Path, dkim_key: DkimKey) -> Settings:
 def composer(mail_settings: Settings) -> Composer:
     return Composer.from_settings(mail_settings)
 
-
-@pytest.fixture(autouse=True)
-def _empty_memory_outbox() -> Iterator[None]:
-    clear_memory_outbox()
-    yield
-    clear_memory_outbox()
 
 
 @pytest.fixture

@@ -3,40 +3,17 @@ horizontal scroll. Screenshots land in test-artifacts/ for a human to look at.""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
 from service.rendering import render_digest
-from tests.conftest import REPO_ROOT, skip_or_fail
 from tests.service.rendering.samples import digest, paper
+from tests.support.browser import ARTIFACTS
 
 pytestmark = pytest.mark.integration
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ARTIFACTS = REPO_ROOT / "test-artifacts"
 
-
-@pytest.fixture(scope="module")
-def browser():  # type: ignore[no-untyped-def]
-    if not os.path.exists(CHROMIUM):
-        skip_or_fail(f"{CHROMIUM} is not installed (python tests/browser_setup.py installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
 
 
 def _digest_html() -> str:

@@ -15,7 +15,6 @@ from config.settings import Settings
 from service import migrate
 from service.admin_users import create_admin
 from service.db import session_scope
-from service.mail import clear_memory_outbox
 from service.models import Subscriber
 from service.web.app import create_app
 
@@ -24,12 +23,6 @@ ADMIN_EMAIL = "root@example.org"
 ADMIN_PASSWORD = "correct horse battery staple"
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
-
-@pytest.fixture(autouse=True)
-def _empty_outbox() -> Iterator[None]:
-    clear_memory_outbox()
-    yield
-    clear_memory_outbox()
 
 
 @pytest.fixture

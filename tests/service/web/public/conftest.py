@@ -4,7 +4,6 @@ papers ingested, and helpers that act like a browser: read a page's CSRF token, 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import Any
@@ -16,7 +15,7 @@ from config.settings import Settings
 from service import migrate
 from service.demo.cast import sample_papers_path
 from service.ingest.poll import ingest_document
-from service.mail import clear_memory_outbox, memory_outbox
+from service.mail import memory_outbox
 from service.web.app import create_app
 
 BASE = "http://papermail.test"
@@ -30,12 +29,6 @@ def site(settings: Settings) -> Settings:
     ingest_document(settings, sample_papers_path().read_bytes(), source_name="demo", fmt="hf", now=datetime.now(UTC))
     return settings
 
-
-@pytest.fixture(autouse=True)
-def _empty_outbox() -> Iterator[None]:
-    clear_memory_outbox()
-    yield
-    clear_memory_outbox()
 
 
 @pytest.fixture
