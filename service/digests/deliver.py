@@ -25,7 +25,7 @@ from config.settings import Settings
 from service import audit
 from service.db import session_scope
 from service.digests.compose import digest_context, reasons_record
-from service.digests.window import already_sent, build_index, match_requests
+from service.digests.window import already_sent, batch_index, match_requests
 from service.mail import Composer, DeliveryError, MailBackend, MessageError, get_backend
 from service.matching.match import match_many
 from service.matching.records import Match
@@ -185,7 +185,7 @@ def deliver_batch(
         outcome.ignored = len(delivery_ids) - len(rows)
         if not rows:
             return outcome
-        index, papers = build_index(session, now, lookback)
+        index, papers = batch_index(session, now, lookback)
         subscribers = [subscriber for _, subscriber in rows]
         sent = already_sent(session, [s.id for s in subscribers], papers)
         results = match_many(match_requests(subscribers, sent, now, lookback), index)

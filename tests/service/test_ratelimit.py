@@ -54,3 +54,16 @@ def test_redis_limiter_is_shared_across_instances(redis_url: str) -> None:
     assert waits[0] == pytest.approx(0.0, abs=0.01)
     assert gaps == pytest.approx([0.1] * 4, abs=0.01)
     assert 0 < client.pttl("test:send") <= 2500
+
+
+@pytest.mark.integration
+def test_redis_limiter_books_blocks_and_hands_them_out_locally(redis_url: str) -> None:
+    import redis
+
+    clock = FakeClock()
+    worker_a = RedisRateLimiter(redis.Redis.from_url(redis_url), "test:block", rate=10, block=3, clock=clock)
+    worker_b = RedisRateLimiter(redis.Redis.from_url(redis_url), "test:block", rate=10, block=3, clock=clock)
+    waits_a = [worker_a.reserve() for _ in range(3)]  # one round trip books three slots
+    assert waits_a == pytest.approx([0.0, 0.1, 0.2], abs=0.01)
+    # B's block starts after A's three slots on the shared timeline.
+    assert worker_b.reserve() == pytest.approx(0.3, abs=0.01)
