@@ -81,3 +81,18 @@ def create_subscriber(
     session.add(subscriber)
     session.flush()
     return subscriber
+
+
+def change_status(subscriber: Subscriber, status: str, reason: str | None, now: datetime) -> None:
+    """Pure: the columns a status change sets. Leaving 'suppressed' lifts the suppression."""
+    if subscriber.status == "suppressed" and status != "suppressed":
+        subscriber.suppressed_reason = None
+        subscriber.soft_bounces = 0
+    if status == "suppressed":
+        subscriber.suppressed_reason = reason or subscriber.suppressed_reason or "suppressed by an admin"
+    if status in ("active", "paused") and subscriber.confirmed_at is None:
+        subscriber.confirmed_at = now  # the admin attests consent
+    if status == "unsubscribed" and subscriber.status != "unsubscribed":
+        subscriber.unsubscribed_at = now
+    subscriber.status = status
+    subscriber.updated_at = now

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from service import audit
 from service.db import session_scope
 from service.models import Subscriber, Topic
+from service.subscribers import change_status
 from service.taxonomy_store import current_taxonomy
 from service.web.admin.auth import AdminRoute
 from service.web.admin.listing import (
@@ -33,7 +34,6 @@ from service.web.admin.pages import (
     settings_of,
     text,
 )
-from service.web.api.subscribers import change_status
 
 router = APIRouter(prefix="/admin/subscribers", route_class=AdminRoute, include_in_schema=False)
 # Columns an audit entry shows for a subscriber change (the API logs the same ones).

@@ -18,6 +18,7 @@ from service.subscribers import (
     DuplicateSubscriber,
     InvalidSubscriber,
     apply_preferences,
+    change_status,
     create_subscriber,
     find_by_email,
     normalise_email,
@@ -135,21 +136,6 @@ def update(subscriber_id: SubscriberId, body: SubscriberUpdate, settings: Annota
             return out(subscriber)
     except InvalidSubscriber as exc:
         raise invalid(exc) from None
-
-
-def change_status(subscriber: Subscriber, status: str, reason: str | None, now: datetime) -> None:
-    """Pure: the columns a status change sets. Leaving 'suppressed' lifts the suppression."""
-    if subscriber.status == "suppressed" and status != "suppressed":
-        subscriber.suppressed_reason = None
-        subscriber.soft_bounces = 0
-    if status == "suppressed":
-        subscriber.suppressed_reason = reason or subscriber.suppressed_reason or "suppressed by an admin"
-    if status in ("active", "paused") and subscriber.confirmed_at is None:
-        subscriber.confirmed_at = now  # the admin attests consent
-    if status == "unsubscribed" and subscriber.status != "unsubscribed":
-        subscriber.unsubscribed_at = now
-    subscriber.status = status
-    subscriber.updated_at = now
 
 
 @router.post("/{subscriber_id}/status", response_model=SubscriberOut, responses=responses(404, 409),
