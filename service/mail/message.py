@@ -3,7 +3,8 @@
 Everything that reaches a header passes through here and is checked: a value with a line
 break or control character is refused (``MessageError``), never folded into the message,
 and recipient addresses are validated with email-validator. The caller gets an
-``EmailMessage``; ``signing.wire_bytes`` turns it into the bytes that are sent.
+``EmailMessage`` (``build_message``, serialised by ``signing.wire_bytes``) or, on the
+hot path, the checked ``MessageFields`` that ``wire.render`` writes straight to bytes.
 """
 
 from __future__ import annotations
@@ -151,6 +152,67 @@ def _normalise_newlines(body: str) -> str:
     return body.replace("\r\n", "\n").replace("\r", "\n")
 
 
+@dataclass(frozen=True)
+class MessageFields:
+    """One message's values after every check: safe to write into headers as they are."""
+
+    to: str
+    subject: str
+    date: str  # RFC 5322 date-time in UTC
+    message_id: str
+    kind: str
+    list_unsubscribe: str | None  # the List-Unsubscribe value; None for transactional mail
+    delivery_id: int | None
+    text: str
+    html: str
+
+
+def check_fields(
+    sender: SenderIdentity,
+    *,
+    to_address: str,
+    subject: str,
+    text: str,
+    html: str,
+    message_key: str,
+    unsubscribe_url: str | None = None,
+    unsubscribe_token: str | None = None,
+    delivery_id: int | None = None,
+    kind: str = "digest",
+    date: datetime | None = None,
+) -> MessageFields:
+    """Validate and normalise the arguments of ``build_message``; MessageError for a refused value."""
+    if not _KIND.fullmatch(kind):
+        raise MessageError(f"message kind must be a lowercase word, got {kind!r}")
+    subject = clean_header_value("subject", subject)
+    if not subject:
+        raise MessageError("subject is empty")
+    to = validate_recipient(to_address, allow_test_domains=sender.allow_test_domains)
+    when = date or datetime.now(UTC)
+    if when.tzinfo is None:
+        raise MessageError("message date must be timezone-aware")
+    list_unsubscribe = None
+    if unsubscribe_url is not None:
+        token = unsubscribe_token
+        if token is None:
+            token = urlsplit(unsubscribe_url).path.rstrip("/").rpartition("/")[2]
+        token = clean_header_value("unsubscribe token", token)
+        if not token:
+            raise MessageError("unsubscribe token is empty")
+        list_unsubscribe = list_unsubscribe_value(unsubscribe_url, token, sender.domain)
+    return MessageFields(
+        to=to,
+        subject=subject,
+        date=format_datetime(when.astimezone(UTC)),
+        message_id=make_message_id(message_key, sender.domain, kind=kind, delivery_id=delivery_id),
+        kind=kind,
+        list_unsubscribe=list_unsubscribe,
+        delivery_id=int(delivery_id) if delivery_id is not None else None,
+        text=_normalise_newlines(text),
+        html=_normalise_newlines(html),
+    )
+
+
 def build_message(
     sender: SenderIdentity,
     *,
@@ -165,46 +227,45 @@ def build_message(
     kind: str = "digest",
     date: datetime | None = None,
 ) -> EmailMessage:
-    """One message to one recipient: text part then HTML part.
+    """One message to one recipient as an EmailMessage: text part then HTML part.
 
-    ``message_key`` makes the Message-ID (same key, same id). With ``unsubscribe_url`` the
-    message is list mail: List-Id, List-Unsubscribe (URL and mailto) and the RFC 8058
-    one-click header are added; the mailto carries ``unsubscribe_token``, by default the
-    URL's last path segment. Raises MessageError for any refused value.
+    ``message_key`` makes the Message-ID
+    (same key, same id). With ``unsubscribe_url`` the message is list mail: List-Id,
+    List-Unsubscribe (URL and mailto) and the RFC 8058 one-click header are added; the
+    mailto carries ``unsubscribe_token``, by default the URL's last path segment. Raises
+    MessageError for any refused value. ``Composer`` writes the same message faster
+    through ``wire.render``; this form is for code that wants to inspect or alter it.
     """
-    if not _KIND.fullmatch(kind):
-        raise MessageError(f"message kind must be a lowercase word, got {kind!r}")
-    subject = clean_header_value("subject", subject)
-    if not subject:
-        raise MessageError("subject is empty")
-    to = validate_recipient(to_address, allow_test_domains=sender.allow_test_domains)
-    when = date or datetime.now(UTC)
-    if when.tzinfo is None:
-        raise MessageError("message date must be timezone-aware")
-
+    fields = check_fields(
+        sender,
+        to_address=to_address,
+        subject=subject,
+        text=text,
+        html=html,
+        message_key=message_key,
+        unsubscribe_url=unsubscribe_url,
+        unsubscribe_token=unsubscribe_token,
+        delivery_id=delivery_id,
+        kind=kind,
+        date=date,
+    )
     message = EmailMessage(policy=MESSAGE_POLICY)
     message["From"] = sender.from_address
-    message["To"] = to
-    message["Subject"] = subject
-    message["Date"] = format_datetime(when.astimezone(UTC))
-    message["Message-ID"] = make_message_id(message_key, sender.domain, kind=kind, delivery_id=delivery_id)
+    message["To"] = fields.to
+    message["Subject"] = fields.subject
+    message["Date"] = fields.date
+    message["Message-ID"] = fields.message_id
     if sender.reply_to is not None:
         message["Reply-To"] = sender.reply_to
-    if unsubscribe_url is not None:
-        token = unsubscribe_token
-        if token is None:
-            token = urlsplit(unsubscribe_url).path.rstrip("/").rpartition("/")[2]
-        token = clean_header_value("unsubscribe token", token)
-        if not token:
-            raise MessageError("unsubscribe token is empty")
-        message["List-Id"] = f"papermail {kind} <{kind}.{sender.domain}>"
-        message["List-Unsubscribe"] = list_unsubscribe_value(unsubscribe_url, token, sender.domain)
+    if fields.list_unsubscribe is not None:
+        message["List-Id"] = f"papermail {fields.kind} <{fields.kind}.{sender.domain}>"
+        message["List-Unsubscribe"] = fields.list_unsubscribe
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message["Auto-Submitted"] = "auto-generated"
-    if delivery_id is not None:
-        message["X-Papermail-Delivery"] = str(int(delivery_id))
-    message.set_content(_normalise_newlines(text), subtype="plain")
-    message.add_alternative(_normalise_newlines(html), subtype="html")
+    if fields.delivery_id is not None:
+        message["X-Papermail-Delivery"] = str(fields.delivery_id)
+    message.set_content(fields.text, subtype="plain")
+    message.add_alternative(fields.html, subtype="html")
     return message
 
 

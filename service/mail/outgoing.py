@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from service.mail.message import SenderIdentity, build_message
-from service.mail.signing import DkimSigner, wire_bytes
+from service.mail.message import SenderIdentity, check_fields
+from service.mail.signing import DkimSigner
+from service.mail.wire import SenderLines, render
 
 if TYPE_CHECKING:
     from config.settings import Settings
@@ -26,13 +27,14 @@ class OutgoingMail:
 class Composer:
     """Builds and signs messages for one configuration.
 
-    Made once per worker (``Composer.from_settings``): the sender is parsed and the DKIM key
-    read and checked once, not per recipient.
+    Made once per worker (``Composer.from_settings``): the sender is parsed, its header
+    lines rendered and the DKIM key read and checked once, not per recipient.
     """
 
     def __init__(self, sender: SenderIdentity, signer: DkimSigner | None = None) -> None:
         self.sender = sender
         self.signer = signer
+        self._lines = SenderLines.of(sender)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Composer:
@@ -52,8 +54,12 @@ class Composer:
         kind: str = "digest",
         date: datetime | None = None,
     ) -> OutgoingMail:
-        """See ``build_message`` for the arguments; raises MessageError for a refused value."""
-        message = build_message(
+        """See ``build_message`` for the arguments; raises MessageError for a refused value.
+
+        The bytes are written directly (``wire.render``), not through EmailMessage, and signed
+        as they are: ``data`` is exactly what DKIM signed.
+        """
+        fields = check_fields(
             self.sender,
             to_address=to_address,
             subject=subject,
@@ -66,9 +72,10 @@ class Composer:
             kind=kind,
             date=date,
         )
+        data = render(self._lines, fields)
         return OutgoingMail(
             envelope_from=self.sender.envelope_from,
-            to=str(message["To"]),
-            message_id=str(message["Message-ID"]),
-            data=wire_bytes(message, self.signer),
+            to=fields.to,
+            message_id=fields.message_id,
+            data=self.signer.sign(data) if self.signer is not None else data,
         )
