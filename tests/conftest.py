@@ -154,9 +154,11 @@ def dkim_key(tmp_path_factory: pytest.TempPathFactory) -> DkimKey:
     return make_dkim_key(tmp_path_factory.mktemp("dkim"))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    """Debian's Chromium under Playwright, for the whole session (installed by `make test`)."""
+    """Debian's Chromium under Playwright (installed by `make test`). Per module, not per session:
+    Playwright's sync API keeps an asyncio loop running in the main thread while it is open,
+    which would break every later test that starts an event loop of its own."""
     from playwright.sync_api import sync_playwright
 
     from tests.support.browser import ARGS, CHROMIUM
