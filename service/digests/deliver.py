@@ -33,7 +33,6 @@ from service.models import Delivery, DeliveryPaper, Paper, Subscriber, Topic
 from service.ratelimit import RateLimiter, acquire, send_rate_limiter
 from service.rendering import EmailRenderer, Sender, render_digest
 from service.schedule import zone
-from service.subscribers import preferences_of
 
 log = logging.getLogger(__name__)
 
@@ -188,20 +187,21 @@ def deliver_batch(
         index, papers = batch_index(session, now, lookback)
         subscribers = [subscriber for _, subscriber in rows]
         sent = already_sent(session, [s.id for s in subscribers], papers)
-        results = match_many(match_requests(subscribers, sent, now, lookback), index)
+        requests = match_requests(subscribers, sent, now, lookback)
+        results = match_many(requests, index)
         topic_names = {slug: name for slug, name in session.execute(select(Topic.slug, Topic.name))}
-        for (delivery, subscriber), matches in zip(rows, results, strict=True):
-            deliver_one(settings, session, tools, delivery, subscriber, matches, papers, topic_names, token,
-                        now, index.now, outcome)
+        for (delivery, subscriber), request, matches in zip(rows, requests, results, strict=True):
+            deliver_one(settings, session, tools, delivery, subscriber, request.preferences.empty_digest, matches,
+                        papers, topic_names, token, now, index.now, outcome)
     return outcome
 
 
 def deliver_one(
     settings: Settings, session: Session, tools: DeliveryTools, delivery: Delivery, subscriber: Subscriber,
-    matches: list[Match], papers: dict[int, Paper], topic_names: dict[str, str], token: str | None,
+    empty_digest: str, matches: list[Match], papers: dict[int, Paper], topic_names: dict[str, str], token: str | None,
     now: datetime, built_at: datetime, outcome: BatchOutcome,
 ) -> None:
-    if not matches and preferences_of(subscriber).empty_digest == "skip":
+    if not matches and empty_digest == "skip":
         session.execute(update(Delivery).where(Delivery.id == delivery.id, Delivery.status.in_(("claimed", "sending")))
                         .values(status="skipped", error="nothing new matched", paper_count=0), execution_options=NO_SYNC)
         session.commit()

@@ -17,10 +17,11 @@ from datetime import UTC, datetime
 from email.headerregistry import Address, HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Required, TypedDict
 from urllib.parse import quote, urlsplit
 
 from email_validator import EmailNotValidError, validate_email
+from typing_extensions import Unpack
 
 if TYPE_CHECKING:
     from config.settings import Settings
@@ -167,6 +168,21 @@ class MessageFields:
     html: str
 
 
+class MessageArgs(TypedDict, total=False):
+    """What a caller says about one message (``check_fields`` documents and checks each)."""
+
+    to_address: Required[str]
+    subject: Required[str]
+    text: Required[str]
+    html: Required[str]
+    message_key: Required[str]
+    unsubscribe_url: str | None
+    unsubscribe_token: str | None
+    delivery_id: int | None
+    kind: str
+    date: datetime | None
+
+
 def check_fields(
     sender: SenderIdentity,
     *,
@@ -213,20 +229,7 @@ def check_fields(
     )
 
 
-def build_message(
-    sender: SenderIdentity,
-    *,
-    to_address: str,
-    subject: str,
-    text: str,
-    html: str,
-    message_key: str,
-    unsubscribe_url: str | None = None,
-    unsubscribe_token: str | None = None,
-    delivery_id: int | None = None,
-    kind: str = "digest",
-    date: datetime | None = None,
-) -> EmailMessage:
+def build_message(sender: SenderIdentity, **args: Unpack[MessageArgs]) -> EmailMessage:
     """One message to one recipient as an EmailMessage: text part then HTML part.
 
     ``message_key`` makes the Message-ID
@@ -236,19 +239,7 @@ def build_message(
     MessageError for any refused value. ``Composer`` writes the same message faster
     through ``wire.render``; this form is for code that wants to inspect or alter it.
     """
-    fields = check_fields(
-        sender,
-        to_address=to_address,
-        subject=subject,
-        text=text,
-        html=html,
-        message_key=message_key,
-        unsubscribe_url=unsubscribe_url,
-        unsubscribe_token=unsubscribe_token,
-        delivery_id=delivery_id,
-        kind=kind,
-        date=date,
-    )
+    fields = check_fields(sender, **args)
     message = EmailMessage(policy=MESSAGE_POLICY)
     message["From"] = sender.from_address
     message["To"] = fields.to

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING
 
-from service.mail.message import SenderIdentity, check_fields
+from typing_extensions import Unpack
+
+from service.mail.message import MessageArgs, SenderIdentity, check_fields
 from service.mail.signing import DkimSigner
 from service.mail.wire import SenderLines, render
 
@@ -40,38 +41,13 @@ class Composer:
     def from_settings(cls, settings: Settings) -> Composer:
         return cls(SenderIdentity.from_settings(settings), DkimSigner.from_settings(settings))
 
-    def compose(
-        self,
-        *,
-        to_address: str,
-        subject: str,
-        text: str,
-        html: str,
-        message_key: str,
-        unsubscribe_url: str | None = None,
-        unsubscribe_token: str | None = None,
-        delivery_id: int | None = None,
-        kind: str = "digest",
-        date: datetime | None = None,
-    ) -> OutgoingMail:
+    def compose(self, **args: Unpack[MessageArgs]) -> OutgoingMail:
         """See ``build_message`` for the arguments; raises MessageError for a refused value.
 
         The bytes are written directly (``wire.render``), not through EmailMessage, and signed
         as they are: ``data`` is exactly what DKIM signed.
         """
-        fields = check_fields(
-            self.sender,
-            to_address=to_address,
-            subject=subject,
-            text=text,
-            html=html,
-            message_key=message_key,
-            unsubscribe_url=unsubscribe_url,
-            unsubscribe_token=unsubscribe_token,
-            delivery_id=delivery_id,
-            kind=kind,
-            date=date,
-        )
+        fields = check_fields(self.sender, **args)
         data = render(self._lines, fields)
         return OutgoingMail(
             envelope_from=self.sender.envelope_from,

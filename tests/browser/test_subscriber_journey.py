@@ -6,9 +6,9 @@ no console errors, no horizontal scroll."""
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from email.message import EmailMessage
 from typing import Any
 
 import pytest
@@ -17,9 +17,9 @@ from config.settings import Settings
 from service import migrate
 from service.demo.cast import sample_papers_path
 from service.ingest.poll import ingest_document
-from service.mail import list_outbox
 from tests.conftest import REPO_ROOT, make_settings
 from tests.support.browser import CheckedPage
+from tests.support.outbox import wait_for_mail
 from tests.support.processes import (
     celery_worker,
     free_port,
@@ -48,19 +48,17 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Sett
 
 
 
-def mail_links(settings: Settings, to: str, subject: str, purpose: str, timeout: float = 30.0) -> str:
+def mail_links(settings: Settings, to: str, subject: str, purpose: str) -> str:
     """The first /PURPOSE/ link of the message to TO with SUBJECT, once the worker wrote it."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for entry in list_outbox(settings.outbox_dir):
-            message = entry.message()
-            if message["To"] == to and message["Subject"] == subject:
-                text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
-                found = re.search(rf"{re.escape(settings.base_url)}/{purpose}/[A-Za-z0-9_.\-]+", text)
-                assert found, text
-                return found.group(0)
-        time.sleep(0.1)  # the worker writes the outbox; the deadline bounds the wait
-    raise TimeoutError(f"no {subject!r} to {to} in the outbox")
+
+    def matching(messages: list[EmailMessage]) -> list[EmailMessage]:
+        return [m for m in messages if m["To"] == to and m["Subject"] == subject]
+
+    [message, *_] = matching(wait_for_mail(settings, lambda messages: bool(matching(messages))))
+    text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    found = re.search(rf"{re.escape(settings.base_url)}/{purpose}/[A-Za-z0-9_.\-]+", text)
+    assert found, text
+    return found.group(0)
 
 
 def preview_text(page: Any) -> str:

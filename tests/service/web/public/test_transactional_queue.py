@@ -3,7 +3,6 @@ on the embedded filesystem broker and on Redis."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -11,23 +10,13 @@ from fastapi.testclient import TestClient
 
 from config.settings import Settings
 from service import migrate
-from service.mail import list_outbox
 from service.web.app import create_app
 from tests.conftest import REPO_ROOT, make_settings
 from tests.service.web.public.conftest import BASE, subscribe
+from tests.support.outbox import wait_for_mail
 from tests.support.processes import celery_worker
 
 pytestmark = pytest.mark.integration
-
-
-def wait_for_outbox(settings: Settings, count: int, timeout: float = 60.0) -> list[str]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        entries = list_outbox(settings.outbox_dir)
-        if len(entries) >= count:
-            return [str(e.message()["Subject"]) + " -> " + str(e.message()["To"]) for e in entries]
-        time.sleep(0.1)  # polling a folder another process writes; the deadline bounds it
-    raise TimeoutError(f"outbox has {len(list_outbox(settings.outbox_dir))} messages, wanted {count}")
 
 
 def _sign_up_through_the_worker(settings: Settings, tmp_path: Path) -> None:
@@ -35,9 +24,8 @@ def _sign_up_through_the_worker(settings: Settings, tmp_path: Path) -> None:
     with celery_worker(settings, REPO_ROOT, tmp_path / "worker.log", concurrency=1):
         client = TestClient(create_app(settings), base_url=BASE, follow_redirects=False)
         assert subscribe(client, "bob@example.org").status_code == 303
-        [line] = wait_for_outbox(settings, 1)
-        assert line == "Confirm your subscription to papermail -> bob@example.org"
-        message = list_outbox(settings.outbox_dir)[0].message()
+        [message] = wait_for_mail(settings, lambda messages: len(messages) >= 1)
+        assert (message["Subject"], message["To"]) == ("Confirm your subscription to papermail", "bob@example.org")
         assert f"{BASE}/confirm/" in message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "workers.tasks.send_transactional" in (tmp_path / "worker.log").read_text()
 
