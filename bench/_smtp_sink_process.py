@@ -1,8 +1,8 @@
 """A counting SMTP sink in its own process, for bench/e2e.py (not a benchmark itself).
 
-``python bench/_smtp_sink_process.py`` serves aiosmtpd on a free loopback port, keeps only
-counts (messages, bytes, SMTP sessions), and talks to its parent over stdin/stdout, one line
-each way:
+``python bench/_smtp_sink_process.py [lean|aiosmtpd]`` serves SMTP on a free loopback port,
+keeps only counts (messages, bytes, SMTP sessions), and talks to its parent over stdin/stdout,
+one line each way:
 
     (first line out)    port <n>
     count            -> <messages> <bytes> <sessions>
@@ -10,6 +10,12 @@ each way:
     wait <n> <secs>  -> <messages> <bytes> <sessions>   once <n> messages arrived, or at the timeout
 
 It exits when stdin closes, so a dead parent never leaves it behind.
+
+Two servers speak the same dialogue. ``lean`` (the default) is an asyncio protocol that finds
+the end of DATA with one search over each received chunk, the way an MTA written in C costs
+next to nothing per message; ``aiosmtpd`` is the tests' server, which reads DATA line by line
+in Python and costs more CPU per message than the client sending it (so it, not the sender,
+sets the pace of both the bare loop and the pipeline on a small machine).
 """
 
 from __future__ import annotations
@@ -17,12 +23,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
+from collections.abc import Callable
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 
 class Counter:
-    """aiosmtpd handler: accept everything, remember how much."""
+    """What both servers report: messages, bytes and sessions, and waiters for a count."""
 
     def __init__(self) -> None:
         self.messages = 0
@@ -30,17 +37,14 @@ class Counter:
         self.sessions = 0
         self._waiters: list[tuple[int, asyncio.Future[None]]] = []
 
-    async def handle_EHLO(self, server: SMTP, session: Session, envelope: Envelope, hostname: str,
-                          responses: list[str]) -> list[str]:
+    def session(self) -> None:
         self.sessions += 1
-        session.host_name = hostname
-        return responses
 
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+    def message(self, size: int) -> None:
         self.messages += 1
-        self.bytes += len(envelope.original_content or b"")
-        self._wake()
-        return "250 Message accepted for delivery"
+        self.bytes += size
+        if self._waiters:
+            self._wake()
 
     def reset(self) -> None:
         self.messages = self.bytes = self.sessions = 0
@@ -66,14 +70,96 @@ class Counter:
             await asyncio.wait_for(future, timeout)
 
 
-async def serve() -> None:
+class AiosmtpdHandler:
+    """aiosmtpd handler: accept everything, count it."""
+
+    def __init__(self, counter: Counter) -> None:
+        self.counter = counter
+
+    async def handle_EHLO(self, server: SMTP, session: Session, envelope: Envelope, hostname: str,
+                          responses: list[str]) -> list[str]:
+        self.counter.session()
+        session.host_name = hostname
+        return responses
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        self.counter.message(len(envelope.original_content or b""))
+        return "250 Message accepted for delivery"
+
+
+EHLO_REPLY = b"250-sink.localhost\r\n250-SIZE 33554432\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250 HELP\r\n"
+END_OF_DATA = b"\r\n.\r\n"
+
+
+class LeanSmtp(asyncio.Protocol):
+    """Enough of RFC 5321 for a client that sends mail: EHLO/HELO, MAIL, RCPT, DATA, RSET, NOOP,
+    QUIT; every message accepted. DATA ends at CRLF.CRLF, found by one search per chunk."""
+
+    def __init__(self, counter: Counter) -> None:
+        self.counter = counter
+        self.buffer = bytearray()
+        self.in_data = False
+        self.scanned = 0  # how far the buffer was already searched for the end of DATA
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport: asyncio.Transport = transport  # type: ignore[assignment]
+        self.transport.write(b"220 sink.localhost ESMTP papermail bench sink\r\n")
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while self.buffer:
+            if self.in_data:
+                end = self.buffer.find(END_OF_DATA, max(self.scanned - 4, 0))
+                if end < 0:
+                    self.scanned = len(self.buffer)
+                    return
+                self.counter.message(end)  # the leading CRLF stands for the one ending DATA
+                del self.buffer[:end + len(END_OF_DATA)]
+                self.in_data, self.scanned = False, 0
+                self.transport.write(b"250 2.0.0 Message accepted for delivery\r\n")
+                continue
+            newline = self.buffer.find(b"\r\n")
+            if newline < 0:
+                return
+            line = bytes(self.buffer[:newline])
+            del self.buffer[:newline + 2]
+            self.command(line)
+
+    def command(self, line: bytes) -> None:
+        verb = line[:4].upper()
+        if verb == b"EHLO":
+            self.counter.session()
+            self.transport.write(EHLO_REPLY)
+        elif verb == b"HELO":
+            self.counter.session()
+            self.transport.write(b"250 sink.localhost\r\n")
+        elif verb in (b"MAIL", b"RCPT", b"RSET", b"NOOP"):
+            self.transport.write(b"250 2.0.0 OK\r\n")
+        elif verb == b"DATA":
+            self.in_data = True
+            self.buffer[:0] = b"\r\n"  # so an empty message's lone "." line is found too
+            self.transport.write(b"354 End data with <CR><LF>.<CR><LF>\r\n")
+        elif verb == b"QUIT":
+            self.transport.write(b"221 2.0.0 Bye\r\n")
+            self.transport.close()
+        else:
+            self.transport.write(b"500 5.5.2 Command not recognized\r\n")
+
+
+def server_factory(kind: str, counter: Counter) -> Callable[[], asyncio.Protocol]:
+    if kind == "lean":
+        return lambda: LeanSmtp(counter)
+    if kind == "aiosmtpd":
+        handler = AiosmtpdHandler(counter)
+        # decode_data=False: the bytes are counted as sent, not re-decoded.
+        return lambda: SMTP(handler, decode_data=False, hostname="sink.localhost", ident="papermail bench sink")
+    raise SystemExit(f"unknown sink {kind!r}: lean or aiosmtpd")
+
+
+async def serve(kind: str) -> None:
     loop = asyncio.get_running_loop()
     counter = Counter()
-    # decode_data=False: the bytes are counted as sent, not re-decoded.
-    server = await loop.create_server(
-        lambda: SMTP(counter, decode_data=False, hostname="sink.localhost", ident="papermail bench sink"),
-        host="127.0.0.1", port=0,
-    )
+    server = await loop.create_server(server_factory(kind, counter), host="127.0.0.1", port=0)
     print(f"port {server.sockets[0].getsockname()[1]}", flush=True)
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
@@ -90,4 +176,4 @@ async def serve() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(serve())
+    asyncio.run(serve(sys.argv[1] if len(sys.argv) > 1 else "lean"))

@@ -84,9 +84,9 @@ TARGET_E2E, TARGET_BARE_SHARE, TARGET_RENDER = 1000.0, 0.5, 5.0
 class Sink:
     """The counting SMTP sink process (see bench/_smtp_sink_process.py for its protocol)."""
 
-    def __init__(self) -> None:
+    def __init__(self, kind: str) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, str(REPO / "bench" / "_smtp_sink_process.py")],
+            [sys.executable, str(REPO / "bench" / "_smtp_sink_process.py"), kind],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
             start_new_session=True,  # Ctrl-C reaches the bench only; the bench closes the sink
         )
@@ -393,7 +393,7 @@ def run(args: argparse.Namespace, stack: ExitStack, tmp: Path) -> None:
     stack.callback(flush_redis)
     database_url = create_pg_database(name)
     stack.callback(drop_pg_database, name)
-    sink = Sink()
+    sink = Sink(args.sink)
     stack.callback(sink.close)
     settings = bench_settings(tmp / "var", database_url, sink.port, args.batch)
     now = datetime.now(UTC)
@@ -464,6 +464,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--naive", type=int, default=50, help="digests compiled per recipient")
     parser.add_argument("--profile", type=Path, help="py-spy the workers during e2e, raw stacks into this folder")
     parser.add_argument("--profile-cpu", action="store_true", help="with --profile: on-CPU samples only")
+    parser.add_argument("--sink", choices=("lean", "aiosmtpd"), default="lean",
+                        help="the SMTP server receiving (see bench/_smtp_sink_process.py)")
     parser.add_argument("--seed", type=int, default=5)
     args = parser.parse_args(argv)
     # SIGTERM unwinds like Ctrl-C, through every cleanup below.

@@ -1,8 +1,9 @@
 """Deliver one batch of claimed digests: match, render, send, record — each delivery once.
 
-Per batch the paper index, the already-sent sets and the topic names are loaded once; per
-delivery there is one conditional UPDATE that takes it (claimed → sending, only while the
-subscriber is still active), the send, and one small transaction that records it as sent.
+Per batch the paper index, the already-sent sets and the topic names are loaded once. Then,
+group by group (``TAKE_GROUP``), one conditional UPDATE takes the group's deliveries (claimed →
+sending, only while the subscriber is still active), and each is rendered, sent and recorded as
+sent in its own transaction before the next is rendered (``service/digests/record.py``).
 
 The irrevocable step (the SMTP send) comes after the guarding state is committed and before
 the success is recorded. A crash between the server's "250 OK" and that record leaves the row
@@ -18,18 +19,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import exists, insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from config.settings import Settings
 from service import audit
-from service.db import session_scope
-from service.digests.compose import digest_context, reasons_record
+from service.db import get_engine, session_scope
+from service.digests.compose import digest_context
+from service.digests.record import Ledger
 from service.digests.window import already_sent, batch_index, match_requests
 from service.mail import Composer, DeliveryError, MailBackend, MessageError, get_backend
 from service.matching.match import match_many
 from service.matching.records import Match
-from service.models import Delivery, DeliveryPaper, Paper, Subscriber, Topic
+from service.models import Delivery, Paper, Subscriber, Topic
 from service.ratelimit import RateLimiter, acquire, send_rate_limiter
 from service.rendering import EmailRenderer, Sender, render_digest
 from service.schedule import zone
@@ -87,60 +89,9 @@ def retry_delay(attempts: int, base: float) -> float:
     return float(min(base * 2 ** max(attempts - 1, 0), 3600))
 
 
-def take(session: Session, delivery_id: int, token: str | None) -> bool:
-    """claimed → sending, only for an active subscriber; a row left 'sending' by a dead worker
-    is taken over only by the task carrying its current batch token."""
-    active = exists().where(Subscriber.id == Delivery.subscriber_id, Subscriber.status == "active")
-    takeable = (Delivery.status == "claimed") | ((Delivery.status == "sending") & (Delivery.batch_token == token))
-    result = session.execute(
-        update(Delivery)
-        .where(Delivery.id == delivery_id, takeable, active)
-        .values(status="sending", attempts=Delivery.attempts + 1),
-        execution_options=NO_SYNC,
-    )
-    session.commit()
-    return result.rowcount == 1  # type: ignore[attr-defined]
-
-
-def skip_inactive(session: Session, delivery_id: int) -> bool:
-    """A delivery whose subscriber left (unsubscribed, paused, suppressed) since the claim."""
-    result = session.execute(
-        update(Delivery)
-        .where(
-            Delivery.id == delivery_id,
-            Delivery.status.in_(("claimed", "sending")),
-            ~exists().where(Subscriber.id == Delivery.subscriber_id, Subscriber.status == "active"),
-        )
-        .values(status="skipped", error="subscriber no longer active"),
-        execution_options=NO_SYNC,
-    )
-    session.commit()
-    return result.rowcount == 1  # type: ignore[attr-defined]
-
-
-def record_sent(
-    session: Session, delivery: Delivery, subscriber: Subscriber, matches: Sequence[Match], message_id: str,
-    now: datetime, built_at: datetime,
-) -> None:
-    session.execute(
-        update(Delivery).where(Delivery.id == delivery.id).values(
-            status="sent", sent_at=now, message_id=message_id, paper_count=len(matches), error=None
-        ),
-        execution_options=NO_SYNC,
-    )
-    if matches:
-        session.execute(insert(DeliveryPaper), [
-            {"delivery_id": delivery.id, "paper_id": m.paper_id, "subscriber_id": subscriber.id, "rank": rank,
-             "reasons": reasons_record(m)}
-            for rank, m in enumerate(matches, start=1)
-        ])
-    # The next window starts where this digest's index was built; an accepted message ends a
-    # run of soft bounces.
-    session.execute(
-        update(Subscriber).where(Subscriber.id == subscriber.id).values(last_digest_at=built_at, soft_bounces=0),
-        execution_options=NO_SYNC,
-    )
-    session.commit()
+# Deliveries are taken (claimed → sending, subscriber re-checked) this many at a time, just
+# before they are rendered and sent: one statement for the group instead of one each.
+TAKE_GROUP = 20
 
 
 def record_failure(session: Session, delivery_id: int, subscriber_id: int, attempts: int, error: Exception,
@@ -185,38 +136,80 @@ def deliver_batch(
         if not rows:
             return outcome
         index, papers = batch_index(session, now, lookback)
-        subscribers = [subscriber for _, subscriber in rows]
-        sent = already_sent(session, [s.id for s in subscribers], papers)
-        requests = match_requests(subscribers, sent, now, lookback)
+        members = [subscriber for _, subscriber in rows]
+        sent = already_sent(session, [s.id for s in members], papers)
+        requests = match_requests(members, sent, now, lookback)
         results = match_many(requests, index)
         topic_names = {slug: name for slug, name in session.execute(select(Topic.slug, Topic.name))}
-        for (delivery, subscriber), request, matches in zip(rows, requests, results, strict=True):
-            deliver_one(settings, session, tools, delivery, subscriber, request.preferences.empty_digest, matches,
-                        papers, topic_names, token, now, index.now, outcome)
+        work = [
+            Digest(delivery, subscriber, request.preferences.empty_digest, matches)
+            for (delivery, subscriber), request, matches in zip(rows, requests, results, strict=True)
+        ]
+        session.commit()  # the reads are done: no transaction stays open while the batch sends
+        ledger = Ledger(get_engine(settings))
+        try:
+            batch = Batch(settings, session, ledger, tools, papers, topic_names, token, now, index.now, outcome)
+            for start in range(0, len(work), TAKE_GROUP):
+                deliver_group(batch, work[start:start + TAKE_GROUP])
+        finally:
+            ledger.close()
     return outcome
 
 
-def deliver_one(
-    settings: Settings, session: Session, tools: DeliveryTools, delivery: Delivery, subscriber: Subscriber,
-    empty_digest: str, matches: list[Match], papers: dict[int, Paper], topic_names: dict[str, str], token: str | None,
-    now: datetime, built_at: datetime, outcome: BatchOutcome,
-) -> None:
-    if not matches and empty_digest == "skip":
-        session.execute(update(Delivery).where(Delivery.id == delivery.id, Delivery.status.in_(("claimed", "sending")))
-                        .values(status="skipped", error="nothing new matched", paper_count=0), execution_options=NO_SYNC)
-        session.commit()
-        outcome.skipped += 1
+@dataclass
+class Digest:
+    delivery: Delivery
+    subscriber: Subscriber
+    empty_digest: str
+    matches: list[Match]
+
+
+@dataclass
+class Batch:
+    """What every digest of one batch shares."""
+
+    settings: Settings
+    session: Session
+    ledger: Ledger
+    tools: DeliveryTools
+    papers: dict[int, Paper]
+    topic_names: dict[str, str]
+    token: str | None
+    now: datetime
+    built_at: datetime
+    outcome: BatchOutcome
+
+
+def deliver_group(batch: Batch, group: Sequence[Digest]) -> None:
+    """Take the group's deliveries in one statement, then render, send and record each in turn."""
+    ledger, outcome = batch.ledger, batch.outcome
+    empty = [d.delivery.id for d in group if not d.matches and d.empty_digest == "skip"]
+    if empty:
+        skipped = ledger.skip_empty(empty)
+        outcome.skipped += skipped
+        outcome.ignored += len(empty) - skipped
+    wanted = [d for d in group if d.matches or d.empty_digest != "skip"]
+    if not wanted:
         return
-    if not take(session, delivery.id, token):
-        if skip_inactive(session, delivery.id):
-            outcome.skipped += 1
-        else:
-            outcome.ignored += 1
-        return
-    attempts = delivery.attempts + 1  # what take() just wrote (NO_SYNC left the loaded row as read)
+    taken = ledger.take([d.delivery.id for d in wanted], batch.token)
+    left = [d.delivery.id for d in wanted if d.delivery.id not in taken]
+    if left:
+        skipped = ledger.skip_inactive(left)
+        outcome.skipped += skipped
+        outcome.ignored += len(left) - skipped
+    delivered = [d.subscriber.id for d in wanted if d.delivery.id in taken and deliver_one(batch, d)]
+    ledger.advance_windows(delivered, batch.built_at)
+
+
+def deliver_one(batch: Batch, digest: Digest) -> bool:
+    """Render, send and record one taken delivery; True once it is recorded as sent."""
+    settings, tools, outcome = batch.settings, batch.tools, batch.outcome
+    delivery, subscriber, matches = digest.delivery, digest.subscriber, digest.matches
+    attempts = delivery.attempts + 1  # what take() just wrote (the loaded row is as read)
     try:
-        day = (delivery.due_at or now).astimezone(zone(subscriber.timezone)).date()
-        context = digest_context(settings, subscriber, matches, papers, topic_names, day, tools.sender, delivery.id)
+        day = (delivery.due_at or batch.now).astimezone(zone(subscriber.timezone)).date()
+        context = digest_context(settings, subscriber, matches, batch.papers, batch.topic_names, day, tools.sender,
+                                 delivery.id)
         rendered = render_digest(context, tools.renderer)
         mail = tools.composer.compose(
             to_address=subscriber.email, subject=rendered.subject, text=rendered.text, html=rendered.html,
@@ -227,7 +220,9 @@ def deliver_one(
         tools.backend.send(mail.envelope_from, mail.to, mail.data)
     except (DeliveryError, MessageError) as error:
         log.info("delivery %s to subscriber %s failed: %s", delivery.id, subscriber.id, error)
-        record_failure(session, delivery.id, subscriber.id, attempts, error, outcome, settings.delivery_retry_seconds)
-        return
-    record_sent(session, delivery, subscriber, matches, mail.message_id, datetime.now(UTC), built_at)
+        record_failure(batch.session, delivery.id, subscriber.id, attempts, error, outcome,
+                       settings.delivery_retry_seconds)
+        return False
+    batch.ledger.sent(delivery.id, subscriber.id, matches, mail.message_id, datetime.now(UTC))
     outcome.sent += 1
+    return True

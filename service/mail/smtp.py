@@ -62,6 +62,29 @@ def refusal(code: int, reply: bytes | str, stage: str, to: str) -> DeliveryError
     )
 
 
+def dot_stuffed(data: bytes) -> bytes:
+    """DATA content as it goes on the wire: a dot doubled at the start of every line, and the
+    closing ``.`` line (RFC 5321 4.5.2); the bytes are otherwise sent as they are.
+
+    What smtplib's ``data()`` does with a regular expression, done with one ``bytes.replace``
+    (several times faster over a 50 KB digest)."""
+    stuffed = data.replace(b"\n.", b"\n..")
+    if stuffed.startswith(b"."):
+        stuffed = b"." + stuffed
+    if not stuffed.endswith(b"\r\n"):
+        stuffed += b"\r\n"
+    return stuffed + b".\r\n"
+
+
+def send_data(conn: smtplib.SMTP, data: bytes) -> tuple[int, bytes]:
+    """DATA, then the content: the server's answer to whichever it refused, else its final reply."""
+    code, reply = conn.docmd("data")
+    if code != 354:
+        return code, reply
+    conn.send(dot_stuffed(data))
+    return conn.getreply()
+
+
 class SmtpBackend:
     def __init__(
         self,
@@ -149,10 +172,7 @@ class SmtpBackend:
             stage, (code, reply) = "RCPT TO", conn.rcpt(to)
             if code in (250, 251):
                 stage = "DATA"
-                try:
-                    code, reply = conn.data(data)
-                except smtplib.SMTPDataError as exc:  # refused before the content (no 354)
-                    code, reply = exc.smtp_code, exc.smtp_error
+                code, reply = send_data(conn, data)
                 if code == 250:
                     return _text(reply)
         if code == 421:

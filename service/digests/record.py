@@ -1,0 +1,132 @@
+"""The delivery state changes a worker writes while it sends, each its own small transaction.
+
+Every write here is one statement that commits by itself: taking a group of deliveries
+(claimed → sending), skipping, advancing the subscribers' windows, and recording a send. On
+PostgreSQL the ledger's connection is in autocommit mode, so each costs one round trip to the
+server (not BEGIN, the statement, COMMIT), and a send is recorded with one statement that
+updates the delivery and inserts its papers together. SQLite, in process, runs the same
+changes as ordinary short transactions.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine, bindparam, exists, insert, text, update
+
+from service.digests.compose import reasons_record
+from service.matching.records import Match
+from service.models import Delivery, DeliveryPaper, Subscriber
+
+deliveries, subscribers, delivery_papers = Delivery.__table__, Subscriber.__table__, DeliveryPaper.__table__
+d, s = deliveries.c, subscribers.c
+
+_ACTIVE = exists().where(s.id == d.subscriber_id, s.status == "active")
+_TAKE = (
+    update(deliveries)
+    .where(
+        d.id.in_(bindparam("ids", expanding=True)),
+        (d.status == "claimed") | ((d.status == "sending") & (d.batch_token == bindparam("token"))),
+        _ACTIVE,
+    )
+    .values(status="sending", attempts=d.attempts + 1)
+    .returning(d.id)
+)
+_SKIP_INACTIVE = (
+    update(deliveries)
+    .where(d.id.in_(bindparam("ids", expanding=True)), d.status.in_(("claimed", "sending")), ~_ACTIVE)
+    .values(status="skipped", error="subscriber no longer active")
+)
+_SKIP_EMPTY = (
+    update(deliveries)
+    .where(d.id.in_(bindparam("ids", expanding=True)), d.status.in_(("claimed", "sending")))
+    .values(status="skipped", error="nothing new matched", paper_count=0)
+)
+_ADVANCE = (
+    update(subscribers)
+    .where(s.id.in_(bindparam("ids", expanding=True)))
+    .values(last_digest_at=bindparam("built_at"), soft_bounces=0)
+)
+_MARK_SENT = (
+    update(deliveries)
+    .where(d.id == bindparam("delivery_id"))
+    .values(status="sent", sent_at=bindparam("now"), message_id=bindparam("message_id"),
+            paper_count=bindparam("paper_count"), error=None)
+)
+# PostgreSQL: the delivery marked sent and its papers inserted by one statement. The papers go
+# as one JSON document, [[paper id, reasons], ...] in rank order: one json.dumps, where arrays
+# of JSON strings cost psycopg a regular expression per element.
+_RECORD_SENT_PG = text("""
+    WITH sent AS (
+        UPDATE deliveries SET status = 'sent', sent_at = :now, message_id = :message_id,
+               paper_count = :paper_count, error = NULL
+        WHERE id = :delivery_id
+        RETURNING id, subscriber_id
+    )
+    INSERT INTO delivery_papers (delivery_id, paper_id, subscriber_id, rank, reasons)
+    SELECT sent.id, (paper.doc ->> 0)::bigint, sent.subscriber_id, paper.rank, paper.doc -> 1
+    FROM sent, json_array_elements(CAST(:papers AS json)) WITH ORDINALITY AS paper(doc, rank)
+""")
+
+
+class Ledger:
+    """A worker's writes about deliveries, on a connection of its own (see the module doc)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.postgres = engine.dialect.name == "postgresql"
+        options = {"isolation_level": "AUTOCOMMIT"} if self.postgres else {}
+        self.conn: Connection = engine.connect().execution_options(**options)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        # Under AUTOCOMMIT this begins nothing on the server: each statement commits itself.
+        with self.conn.begin():
+            yield self.conn
+
+    def take(self, delivery_ids: Sequence[int], token: str | None) -> set[int]:
+        """claimed → sending, only for an active subscriber; a row left 'sending' by a dead
+        worker is taken over only by the task carrying its current batch token. The ids taken."""
+        with self._transaction() as conn:
+            return set(conn.execute(_TAKE, {"ids": list(delivery_ids), "token": token}).scalars())
+
+    def skip_inactive(self, delivery_ids: Sequence[int]) -> int:
+        """Deliveries whose subscriber left (unsubscribed, paused, suppressed) since the claim."""
+        with self._transaction() as conn:
+            return conn.execute(_SKIP_INACTIVE, {"ids": list(delivery_ids)}).rowcount
+
+    def skip_empty(self, delivery_ids: Sequence[int]) -> int:
+        """Digests with nothing new, for subscribers who asked to skip empty ones."""
+        with self._transaction() as conn:
+            return conn.execute(_SKIP_EMPTY, {"ids": list(delivery_ids)}).rowcount
+
+    def advance_windows(self, subscriber_ids: Sequence[int], built_at: datetime) -> None:
+        """The next window starts where these digests' index was built; an accepted message ends
+        a run of soft bounces. Should a crash lose this, the window merely starts earlier: the
+        papers already sent (delivery_papers) are never offered again either way."""
+        if subscriber_ids:
+            with self._transaction() as conn:
+                conn.execute(_ADVANCE, {"ids": list(subscriber_ids), "built_at": built_at})
+
+    def sent(self, delivery_id: int, subscriber_id: int, matches: Sequence[Match], message_id: str,
+             now: datetime) -> None:
+        """Recorded at once, one delivery per transaction: a crash after this loses nothing."""
+        marks = {"delivery_id": delivery_id, "now": now, "message_id": message_id, "paper_count": len(matches)}
+        records = [reasons_record(m) for m in matches]
+        with self._transaction() as conn:
+            if self.postgres and matches:
+                papers = json.dumps([[m.paper_id, record] for m, record in zip(matches, records, strict=True)])
+                conn.execute(_RECORD_SENT_PG, {**marks, "papers": papers})
+                return
+            conn.execute(_MARK_SENT, marks)
+            if matches:
+                conn.execute(insert(delivery_papers), [
+                    {"delivery_id": delivery_id, "paper_id": m.paper_id, "subscriber_id": subscriber_id,
+                     "rank": rank, "reasons": record}
+                    for rank, (m, record) in enumerate(zip(matches, records, strict=True), start=1)
+                ])

@@ -1,0 +1,120 @@
+"""The ledger's writes, on SQLite and on PostgreSQL (where a send is one statement)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from config.settings import Settings
+from service.db import get_engine, session_scope
+from service.digests.compose import reasons_record
+from service.digests.plan import claim_due, mark_enqueued
+from service.digests.record import Ledger
+from service.ingest.poll import ingest_document
+from service.matching.records import Match, Reasons, TermHit
+from service.models import Delivery, DeliveryPaper, Paper, Subscriber
+from service.preferences import Preferences
+from service.subscribers import change_status, create_subscriber
+from tests.service.ingest.documents import hf_item, hf_json
+
+pytestmark = pytest.mark.integration
+
+THURSDAY = datetime(2026, 11, 26, 12, tzinfo=UTC)
+FRIDAY_0800 = datetime(2026, 11, 27, 8, tzinfo=UTC)
+LONG_AGO = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def ledger(db_settings: Settings) -> Iterator[Ledger]:
+    ledger = Ledger(get_engine(db_settings))
+    yield ledger
+    ledger.close()
+
+
+def claimed(settings: Settings, *emails: str) -> dict[str, int]:
+    """Subscribers due now, their deliveries claimed: {email: delivery id}."""
+    with session_scope(settings) as session:
+        for email in emails:
+            create_subscriber(session, email, Preferences(send_hour=8), confirmed=True, now=LONG_AGO)
+    with session_scope(settings) as session:
+        ids = [i for chunk in claim_due(session, FRIDAY_0800) for i in chunk]
+        mark_enqueued(session, ids, FRIDAY_0800, "token-1")
+        rows = session.execute(select(Subscriber.email, Delivery.id).join(Delivery, Delivery.subscriber_id == Subscriber.id))
+        return dict(rows.all())  # type: ignore[arg-type]
+
+
+def status(settings: Settings, delivery_id: int) -> str:
+    with session_scope(settings) as session:
+        delivery = session.get(Delivery, delivery_id)
+        assert delivery is not None
+        return delivery.status
+
+
+def test_take_returns_what_it_took_and_only_for_active_subscribers(db_settings: Settings, ledger: Ledger) -> None:
+    ids = claimed(db_settings, "ann@example.org", "ben@example.org")
+    with session_scope(db_settings) as session:
+        ben = session.scalars(select(Subscriber).where(Subscriber.email == "ben@example.org")).one()
+        change_status(ben, "unsubscribed", None, FRIDAY_0800)
+    assert ledger.take(list(ids.values()), "token-1") == {ids["ann@example.org"]}
+    assert status(db_settings, ids["ann@example.org"]) == "sending"
+    assert ledger.skip_inactive([ids["ben@example.org"]]) == 1
+    assert status(db_settings, ids["ben@example.org"]) == "skipped"
+
+
+def test_a_sending_row_is_taken_over_only_with_its_batch_token(db_settings: Settings, ledger: Ledger) -> None:
+    delivery_id = claimed(db_settings, "ann@example.org")["ann@example.org"]
+    assert ledger.take([delivery_id], "token-1") == {delivery_id}
+    assert ledger.take([delivery_id], "some-other-token") == set()
+    assert ledger.take([delivery_id], "token-1") == {delivery_id}  # the redelivered task takes it over
+    with session_scope(db_settings) as session:
+        assert session.get(Delivery, delivery_id).attempts == 2  # type: ignore[union-attr]
+
+
+def test_sent_records_the_message_and_each_paper_with_its_rank_and_reasons(db_settings: Settings, ledger: Ledger) -> None:
+    ingest_document(db_settings, hf_json(hf_item("2611.70001", "Two-bit quantization", 40),
+                                         hf_item("2611.70002", "Robot hands", 12)),
+                    source_name="hf-daily", now=THURSDAY)
+    delivery_id = claimed(db_settings, "ann@example.org")["ann@example.org"]
+    with session_scope(db_settings) as session:
+        second, first = session.scalars(select(Paper.id).order_by(Paper.id)).all()  # ranked in reverse id order
+        subscriber_id = session.scalars(select(Subscriber.id)).one()
+    matches = [
+        Match(first, 9.5, Reasons(terms=(TermHit("robot", "title", ((0, 5),)),), topics=("robotics",))),
+        Match(second, 3.0, Reasons(trending=True)),
+    ]
+    ledger.take([delivery_id], "token-1")
+    ledger.sent(delivery_id, subscriber_id, matches, "<1@papermail.example>", FRIDAY_0800)
+
+    with session_scope(db_settings) as session:
+        delivery = session.get(Delivery, delivery_id)
+        assert delivery is not None
+        assert (delivery.status, delivery.message_id, delivery.paper_count) == ("sent", "<1@papermail.example>", 2)
+        assert delivery.sent_at == FRIDAY_0800
+        rows = session.scalars(select(DeliveryPaper).order_by(DeliveryPaper.rank)).all()
+        assert [(r.paper_id, r.rank, r.subscriber_id) for r in rows] == [(first, 1, subscriber_id), (second, 2, subscriber_id)]
+        assert [r.reasons for r in rows] == [reasons_record(m) for m in matches]
+
+
+def test_an_empty_digest_is_recorded_sent_with_no_papers(db_settings: Settings, ledger: Ledger) -> None:
+    delivery_id = claimed(db_settings, "ann@example.org")["ann@example.org"]
+    ledger.take([delivery_id], "token-1")
+    ledger.sent(delivery_id, 0, [], "<2@papermail.example>", FRIDAY_0800)
+    assert status(db_settings, delivery_id) == "sent"
+    with session_scope(db_settings) as session:
+        assert session.scalars(select(DeliveryPaper)).all() == []
+
+
+def test_skip_empty_and_advance_windows(db_settings: Settings, ledger: Ledger) -> None:
+    ids = claimed(db_settings, "ann@example.org", "ben@example.org")
+    assert ledger.skip_empty([ids["ann@example.org"]]) == 1
+    assert ledger.skip_empty([ids["ann@example.org"]]) == 0  # already skipped: nothing changes
+    with session_scope(db_settings) as session:
+        ben = session.scalars(select(Subscriber).where(Subscriber.email == "ben@example.org")).one()
+        ben.soft_bounces = 2
+    ledger.advance_windows([ben.id], FRIDAY_0800)
+    with session_scope(db_settings) as session:
+        ben = session.get(Subscriber, ben.id)  # type: ignore[assignment]
+        assert (ben.last_digest_at, ben.soft_bounces) == (FRIDAY_0800, 0)
