@@ -1,11 +1,14 @@
 """Benchmark digests end to end: ``python bench/e2e.py [--subscribers 20000] [--workers 2]
-[--concurrency 1] [--batch 200] [--bare 5000] [--render 2000] [--profile DIR [--profile-cpu]]``.
+[--concurrency 1] [--batch 200] [--bare 5000] [--render 2000] [--sink lean|aiosmtpd]
+[--profile DIR [--profile-cpu]]``.
 
 On real services, as production runs them: a fresh PostgreSQL database
 (``papermail_bench_e2e_<pid>`` on 127.0.0.1:5432, user postgres, dropped at the end), Redis db 14
 on 127.0.0.1:6379 as broker, result backend and send-rate bucket (flushed before and after),
-``--workers`` ``papermail worker`` processes, and an aiosmtpd sink in its own process that only
-counts what it accepts (bench/_smtp_sink_process.py). One day of papers (300, generated as in
+``--workers`` ``papermail worker`` processes, and an SMTP sink in its own process that only
+counts what it accepts (bench/_smtp_sink_process.py: ``lean``, an asyncio server that costs
+little per message, as an MTA written in C would, or ``aiosmtpd``, the tests' server, which
+costs more CPU per message than the client and so sets the pace of both loops). One day of papers (300, generated as in
 bench/ingest.py, through ``ingest_document``) and N active subscribers (1–3 topics, 0–4 keywords,
 due now) are loaded first. Then, in one run:
 
@@ -329,6 +332,18 @@ def cpu_seconds(groups: dict[str, list[int]]) -> Counter[str]:
     return used
 
 
+def python_speed(loops: int = 3_000_000) -> float:
+    """Millions of loop iterations a second of plain Python on one core: how fast this machine is
+    today, so figures from different machines (or a loaded host) can be compared."""
+    best = float("inf")
+    for _ in range(3):
+        started, total = time.perf_counter(), 0
+        for i in range(loops):
+            total += i
+        best = min(best, time.perf_counter() - started)
+    return loops / best / 1e6
+
+
 def statuses(settings: Settings) -> dict[str, int]:
     with session_scope(settings) as session:
         return dict(session.execute(select(Delivery.status, func.count()).group_by(Delivery.status)).all())  # type: ignore[arg-type]
@@ -430,7 +445,8 @@ def run(args: argparse.Namespace, stack: ExitStack, tmp: Path) -> None:
     rate = done / elapsed
     avg_kb = sum(len(m.data) for m in figures.messages) / len(figures.messages) / 1024
 
-    print(f"\n{new} papers ingested; {len(contexts)} of the first {args.render} subscribers have a digest "
+    print(f"\nmachine: {os.cpu_count()} cores, plain Python {python_speed():.1f}M loop iterations/s on one core")
+    print(f"{new} papers ingested; {len(contexts)} of the first {args.render} subscribers have a digest "
           f"(HTML {figures.html_kb:.1f} KB, message {avg_kb:.1f} KB avg)")
     print(f"render, compile once:         {figures.fast:9,.0f} digests/s  ({len(contexts)} digests)")
     print(f"render, MJML per recipient:   {figures.naive:9,.0f} digests/s  ({args.naive} digests)")
