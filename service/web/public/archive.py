@@ -11,10 +11,9 @@ from fastapi.responses import Response
 
 from service.db import session_scope
 from service.models import Delivery
-from service.subscribe import LinkError, subscriber_for
 from service.tokens import link
 from service.web.public.content import delivered_papers, past_deliveries
-from service.web.public.context import PageError, link_not_valid, public
+from service.web.public.context import PageError, linked_subscriber, public
 from service.web.templating import render
 
 router = APIRouter()
@@ -30,10 +29,7 @@ async def archive(request: Request, token: str) -> Response:
 
     def run() -> dict[str, Any]:
         with session_scope(settings) as session:
-            try:
-                subscriber, _ = subscriber_for(session, settings, "archive", token)
-            except LinkError as exc:
-                raise link_not_valid(exc) from None
+            subscriber, _ = linked_subscriber(session, settings, "archive", token)
             version = subscriber.token_version
             digests = [
                 {
@@ -59,10 +55,7 @@ async def digest(request: Request, token: str) -> Response:
 
     def run() -> dict[str, Any]:
         with session_scope(settings) as session:
-            try:
-                subscriber, data = subscriber_for(session, settings, "digest", token)
-            except LinkError as exc:
-                raise link_not_valid(exc) from None
+            subscriber, data = linked_subscriber(session, settings, "digest", token)
             delivery_id = data.extra.get("d")
             delivery = session.get(Delivery, delivery_id) if isinstance(delivery_id, int) else None
             if delivery is None or delivery.subscriber_id != subscriber.id or delivery.status != "sent":

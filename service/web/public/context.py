@@ -16,7 +16,9 @@ from starlette.requests import Request
 
 from config.settings import Settings
 from service.db import session_scope
-from service.subscribe import Mail
+from service.models import Subscriber
+from service.subscribe import LinkError, Mail, subscriber_for
+from service.tokens import Purpose, TokenData
 from service.web.public.content import HomeCache, WindowCache
 from service.web.ratelimit import (
     KeyedLimiter,
@@ -76,6 +78,14 @@ def link_not_valid(exc: Exception) -> PageError:
     """404 for a forged, tampered or revoked link, with the way to a fresh one."""
     sentence = str(exc)
     return PageError(404, "Link not valid", sentence[:1].upper() + sentence[1:] + ".", show_new_link=True)
+
+
+def linked_subscriber(session: Session, settings: Settings, purpose: Purpose, token: str) -> tuple[Subscriber, TokenData]:
+    """The subscriber a page's link is for, or that 404 (``subscriber_for`` for pages)."""
+    try:
+        return subscriber_for(session, settings, purpose, token)
+    except LinkError as exc:
+        raise link_not_valid(exc) from None
 
 
 async def hand_over(request: Request, mail: Mail | None) -> None:

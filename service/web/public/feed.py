@@ -22,10 +22,9 @@ from service.matching.records import MatchRequest
 from service.models import Paper, Subscriber
 from service.rendering.context import safe_url
 from service.rendering.digest import reason_text
-from service.subscribe import LinkError, subscriber_for
 from service.subscribers import preferences_of
 from service.web.public.content import Window
-from service.web.public.context import PageError, link_not_valid, public
+from service.web.public.context import PageError, linked_subscriber, public
 
 router = APIRouter()
 ATOM = "http://www.w3.org/2005/Atom"
@@ -109,10 +108,7 @@ async def feed(request: Request, token: str) -> Response:
 
     def run() -> bytes:
         with session_scope(settings) as session:
-            try:
-                subscriber, _ = subscriber_for(session, settings, "feed", token)
-            except LinkError as exc:
-                raise link_not_valid(exc) from None
+            subscriber, _ = linked_subscriber(session, settings, "feed", token)
         if subscriber.status not in ("active", "paused"):
             raise PageError(404, "Feed not available", "This subscription has ended, so its feed has too.")
         now = datetime.now(UTC)

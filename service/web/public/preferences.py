@@ -17,13 +17,11 @@ from service.db import session_scope
 from service.models import Subscriber
 from service.preferences import Preferences
 from service.subscribe import (
-    LinkError,
     Mail,
     request_address_change,
     resubscribe,
     save_preferences,
     set_paused,
-    subscriber_for,
 )
 from service.subscribers import InvalidSubscriber, preferences_of
 from service.tokens import link
@@ -33,7 +31,7 @@ from service.web.public.context import (
     hand_over,
     ip_key,
     limit,
-    link_not_valid,
+    linked_subscriber,
     public,
     read_form,
     text,
@@ -65,10 +63,7 @@ DONE = {
 def _load(request: Request, token: str) -> Subscriber:
     state = public(request)
     with session_scope(state.settings) as session:
-        try:
-            subscriber, _ = subscriber_for(session, state.settings, "preferences", token)
-        except LinkError as exc:
-            raise link_not_valid(exc) from None
+        subscriber, _ = linked_subscriber(session, state.settings, "preferences", token)
         return subscriber
 
 
@@ -155,10 +150,7 @@ def _change(request: Request, token: str, action: Callable[[Session, Subscriber]
     """Run ACTION on the token's subscriber in one transaction; the mail it returns, if any."""
     state = public(request)
     with writing(state) as session:
-        try:
-            subscriber, _ = subscriber_for(session, state.settings, "preferences", token)
-        except LinkError as exc:
-            raise link_not_valid(exc) from None
+        subscriber, _ = linked_subscriber(session, state.settings, "preferences", token)
         result = action(session, subscriber)
     return result if isinstance(result, Mail) else None
 

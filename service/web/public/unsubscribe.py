@@ -13,12 +13,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
 from service.models import Subscriber
-from service.subscribe import LinkError, Mail, resubscribe, subscriber_for, unsubscribe
+from service.subscribe import Mail, resubscribe, unsubscribe
 from service.tokens import link
 from service.web.public.context import (
     check_csrf,
     hand_over,
-    link_not_valid,
+    linked_subscriber,
     public,
     read_form,
     writing,
@@ -43,10 +43,7 @@ def _context(request: Request, subscriber: Subscriber, token: str) -> dict[str, 
 def _run(request: Request, token: str, action: Any = None) -> tuple[Subscriber, Mail | None]:
     state = public(request)
     with writing(state) as session:
-        try:
-            subscriber, _ = subscriber_for(session, state.settings, "unsubscribe", token)
-        except LinkError as exc:
-            raise link_not_valid(exc) from None
+        subscriber, _ = linked_subscriber(session, state.settings, "unsubscribe", token)
         result = action(subscriber) if action is not None else None
         return subscriber, result if isinstance(result, Mail) else None
 
