@@ -33,8 +33,6 @@ from xml.sax.saxutils import escape
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import psycopg
-from psycopg import sql
 from sqlalchemy import func, select
 
 from config.settings import Settings, load_settings
@@ -46,8 +44,8 @@ from service.models import Paper, PaperTopic
 from service.sources import source_for
 from service.taxonomy_store import current_taxonomy, topic_ids
 from service.topics import classify
+from tests.support.services import create_pg_database, drop_pg_database
 
-PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 PAGE_SIZE = 100  # HF's daily_papers `limit`; arXiv RSS days are of the same order
 NOW = datetime(2026, 6, 12, 6, 0, tzinfo=UTC)
 
@@ -245,18 +243,6 @@ def run_database(kind: str, url: str, data_dir: Path, hf: list[bytes], rss: list
     return rates
 
 
-def create_pg(name: str) -> str:
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-
-
-def drop_pg(name: str) -> None:
-    dispose_engines()  # pooled connections would keep the database busy
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-
-
 def print_table(results: dict[str, dict[str, float]], parse_hf: float, parse_rss: float, n_naive: int) -> None:
     dbs = list(results)
     print(f"\n{'entries/s':<52}" + "".join(f"{db:>12}" for db in dbs))
@@ -302,13 +288,14 @@ def main(argv: list[str] | None = None) -> None:
     if args.db in ("postgresql", "both"):
         name = f"papermail_bench_{os.getpid()}"
         try:
-            url = create_pg(name)
+            url = create_pg_database(name)
             with tempfile.TemporaryDirectory(prefix="papermail-bench-") as tmp:
                 results["postgresql"] = run_database("postgresql", url, Path(tmp), hf, rss, naive, n, n_naive)
         finally:
-            drop_pg(name)
+            drop_pg_database(name)
 
     print_table(results, parse_hf, parse_rss, n_naive)
+
 
 if __name__ == "__main__":
     main()
