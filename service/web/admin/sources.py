@@ -105,18 +105,23 @@ def _missing(request: Request) -> Response:
     return message(request, 404, "No such source", "That source does not exist.")
 
 
-@router.get("/{name}")
-def edit_form(request: Request, name: str) -> Response:
+def edit_page(request: Request, name: str, values: dict[str, Any] | None = None, error: str = "") -> Response:
+    """The source's edit form: its current values, or VALUES sent back with ERROR (400)."""
     settings = settings_of(request)
     with session_scope(settings) as session:
         source = _source(session, settings, name)
         if source is None:
             return _missing(request)
         health = source_health(source, now(), timedelta(hours=settings.source_stale_hours))
-        values = {field: getattr(source, field) for field in EDITABLE}
-        return page(request, "sources/edit.html", {"page_title": name, "source": source, "health": health,
-                                                    "values": values, "kinds": KINDS, "error": "",
-                                                    "notice": notice(request, NOTICES)}, section="sources")
+        context = {"page_title": name, "source": source, "health": health, "kinds": KINDS, "error": error,
+                   "values": values or {field: getattr(source, field) for field in EDITABLE},
+                   "notice": None if error else notice(request, NOTICES)}
+        return page(request, "sources/edit.html", context, section="sources", status_code=400 if error else 200)
+
+
+@router.get("/{name}")
+def edit_form(request: Request, name: str) -> Response:
+    return edit_page(request, name)
 
 
 def change(request: Request, name: str, changes: dict[str, Any], action: str) -> Source | None:
@@ -139,15 +144,7 @@ def change(request: Request, name: str, changes: dict[str, Any], action: str) ->
 def edit(request: Request, name: str) -> Response:
     values, error = values_from(form_of(request), name)
     if error:
-        settings = settings_of(request)
-        with session_scope(settings) as session:
-            source = _source(session, settings, name)
-            if source is None:
-                return _missing(request)
-            health = source_health(source, now(), timedelta(hours=settings.source_stale_hours))
-            return page(request, "sources/edit.html", {"page_title": name, "source": source, "health": health,
-                                                        "values": values, "kinds": KINDS, "error": error},
-                        section="sources", status_code=400)
+        return edit_page(request, name, values, error)
     if change(request, name, {k: values[k] for k in EDITABLE}, "source.update") is None:
         return _missing(request)
     return done(f"/admin/sources/{name}", "saved")

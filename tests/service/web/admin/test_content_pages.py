@@ -165,3 +165,18 @@ def test_outbox_lists_and_shows_messages(settings: Settings, admin: TestClient) 
     assert "html body" in html.text and html.headers["content-security-policy"].startswith("default-src 'none'")
     assert admin.get(f"/admin/outbox/{name}/raw").content == raw
     assert admin.get("/admin/outbox/..%2Fpapermail.sqlite3").status_code == 404
+
+
+def test_source_edit_keeps_what_was_typed_on_an_error_then_saves(settings: Settings, admin: TestClient) -> None:
+    form = {"name": "edited", "kind": "hf_daily", "url": "http://127.0.0.1:9/daily", "poll_interval_minutes": "30",
+            "enabled": "yes"}
+    assert post(admin, "/admin/sources", form, page="/admin/sources").status_code == 303
+    refused = post(admin, "/admin/sources/edited", {**form, "url": "ftp://typed.example/x"}, page="/admin/sources/edited")
+    assert refused.status_code == 400
+    assert "must be an http(s) URL" in refused.text and "ftp://typed.example/x" in refused.text
+    saved = post(admin, "/admin/sources/edited", {**form, "poll_interval_minutes": "90"}, page="/admin/sources/edited")
+    assert saved.headers["location"].endswith("done=saved")
+    with session_scope(settings) as session:
+        source = session.scalars(select(Source).where(Source.name == "edited")).one()
+        assert (source.url, source.poll_interval_minutes) == ("http://127.0.0.1:9/daily", 90)
+    assert admin.get("/admin/sources/nope").status_code == 404
