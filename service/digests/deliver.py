@@ -117,6 +117,30 @@ def record_failure(session: Session, delivery_id: int, subscriber_id: int, attem
     session.commit()
 
 
+@dataclass
+class Digest:
+    delivery: Delivery
+    subscriber: Subscriber
+    empty_digest: str
+    matches: list[Match]
+
+
+@dataclass
+class Batch:
+    """What every digest of one batch shares."""
+
+    settings: Settings
+    session: Session
+    ledger: Ledger
+    tools: DeliveryTools
+    papers: dict[int, Paper]
+    topic_names: dict[str, str]
+    token: str | None
+    now: datetime
+    built_at: datetime
+    outcome: BatchOutcome
+
+
 def deliver_batch(
     settings: Settings, delivery_ids: Sequence[int], token: str | None, tools: DeliveryTools,
     now: datetime | None = None,
@@ -154,30 +178,6 @@ def deliver_batch(
         finally:
             ledger.close()
     return outcome
-
-
-@dataclass
-class Digest:
-    delivery: Delivery
-    subscriber: Subscriber
-    empty_digest: str
-    matches: list[Match]
-
-
-@dataclass
-class Batch:
-    """What every digest of one batch shares."""
-
-    settings: Settings
-    session: Session
-    ledger: Ledger
-    tools: DeliveryTools
-    papers: dict[int, Paper]
-    topic_names: dict[str, str]
-    token: str | None
-    now: datetime
-    built_at: datetime
-    outcome: BatchOutcome
 
 
 def deliver_group(batch: Batch, group: Sequence[Digest]) -> None:

@@ -11,8 +11,7 @@ changes as ordinary short transactions.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import Connection, Engine, bindparam, exists, insert, text, update
@@ -78,54 +77,49 @@ class Ledger:
     def __init__(self, engine: Engine) -> None:
         self.postgres = engine.dialect.name == "postgresql"
         options = {"isolation_level": "AUTOCOMMIT"} if self.postgres else {}
+        # Under AUTOCOMMIT, ``begin()`` below begins nothing on the server: each statement commits itself.
         self.conn: Connection = engine.connect().execution_options(**options)
 
     def close(self) -> None:
         self.conn.close()
 
-    @contextmanager
-    def _transaction(self) -> Iterator[Connection]:
-        # Under AUTOCOMMIT this begins nothing on the server: each statement commits itself.
-        with self.conn.begin():
-            yield self.conn
-
     def take(self, delivery_ids: Sequence[int], token: str | None) -> set[int]:
         """claimed → sending, only for an active subscriber; a row left 'sending' by a dead
         worker is taken over only by the task carrying its current batch token. The ids taken."""
-        with self._transaction() as conn:
-            return set(conn.execute(_TAKE, {"ids": list(delivery_ids), "token": token}).scalars())
+        with self.conn.begin():
+            return set(self.conn.execute(_TAKE, {"ids": list(delivery_ids), "token": token}).scalars())
 
     def skip_inactive(self, delivery_ids: Sequence[int]) -> int:
         """Deliveries whose subscriber left (unsubscribed, paused, suppressed) since the claim."""
-        with self._transaction() as conn:
-            return conn.execute(_SKIP_INACTIVE, {"ids": list(delivery_ids)}).rowcount
+        with self.conn.begin():
+            return self.conn.execute(_SKIP_INACTIVE, {"ids": list(delivery_ids)}).rowcount
 
     def skip_empty(self, delivery_ids: Sequence[int]) -> int:
         """Digests with nothing new, for subscribers who asked to skip empty ones."""
-        with self._transaction() as conn:
-            return conn.execute(_SKIP_EMPTY, {"ids": list(delivery_ids)}).rowcount
+        with self.conn.begin():
+            return self.conn.execute(_SKIP_EMPTY, {"ids": list(delivery_ids)}).rowcount
 
     def advance_windows(self, subscriber_ids: Sequence[int], built_at: datetime) -> None:
         """The next window starts where these digests' index was built; an accepted message ends
         a run of soft bounces. Should a crash lose this, the window merely starts earlier: the
         papers already sent (delivery_papers) are never offered again either way."""
         if subscriber_ids:
-            with self._transaction() as conn:
-                conn.execute(_ADVANCE, {"ids": list(subscriber_ids), "built_at": built_at})
+            with self.conn.begin():
+                self.conn.execute(_ADVANCE, {"ids": list(subscriber_ids), "built_at": built_at})
 
     def sent(self, delivery_id: int, subscriber_id: int, matches: Sequence[Match], message_id: str,
              now: datetime) -> None:
         """Recorded at once, one delivery per transaction: a crash after this loses nothing."""
         marks = {"delivery_id": delivery_id, "now": now, "message_id": message_id, "paper_count": len(matches)}
         records = [reasons_record(m) for m in matches]
-        with self._transaction() as conn:
+        with self.conn.begin():
             if self.postgres and matches:
                 papers = json.dumps([[m.paper_id, record] for m, record in zip(matches, records, strict=True)])
-                conn.execute(_RECORD_SENT_PG, {**marks, "papers": papers})
+                self.conn.execute(_RECORD_SENT_PG, {**marks, "papers": papers})
                 return
-            conn.execute(_MARK_SENT, marks)
+            self.conn.execute(_MARK_SENT, marks)
             if matches:
-                conn.execute(insert(delivery_papers), [
+                self.conn.execute(insert(delivery_papers), [
                     {"delivery_id": delivery_id, "paper_id": m.paper_id, "subscriber_id": subscriber_id,
                      "rank": rank, "reasons": record}
                     for rank, (m, record) in enumerate(zip(matches, records, strict=True), start=1)

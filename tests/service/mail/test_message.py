@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from service.mail import Composer, MessageError, SenderIdentity, build_message, make_message_id, wire_bytes
-from service.mail.message import parse_sender
+from service.mail.message import message_id_of, parse_sender
 from tests.conftest import make_settings
 
 UNSUB = "https://papermail.test/unsubscribe/tok.EN-_42"
@@ -219,3 +219,20 @@ def test_build_message_then_wire_bytes_round_trips(composer: Composer) -> None:
         unsubscribe_url=UNSUB,
     )
     assert parsed(wire_bytes(message))["Message-ID"] == message["Message-ID"]
+
+
+@pytest.mark.parametrize(("data", "expected"), [
+    (b"From: a@b.example\r\nMessage-ID: <1@papermail.test>\r\n\r\nbody", "<1@papermail.test>"),
+    (b"message-id:\r\n <folded@papermail.test>\r\nSubject: x\r\n\r\n", "<folded@papermail.test>"),
+    (b"X-Message-ID: <not-this@x>\r\nSubject: x\r\n\r\nMessage-ID: <in-the-body@x>\r\n", None),
+    (b"Subject: no id\n\nMessage-ID: <in-the-body@x>\n", None),
+    (b"Message-ID:   \r\n\r\n", None),
+])
+def test_message_id_is_read_from_the_header_block_only(data: bytes, expected: str | None) -> None:
+    assert message_id_of(data) == expected
+
+
+def test_message_id_of_composed_bytes_is_the_one_composed(composer: Composer) -> None:
+    mail = composer.compose(to_address="ann@example.org", subject="s", text="t", html="<p>h</p>", message_key="k",
+                            unsubscribe_url="https://papermail.test/unsubscribe/tok")
+    assert message_id_of(mail.data) == mail.message_id == email.message_from_bytes(mail.data)["Message-ID"]

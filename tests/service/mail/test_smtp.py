@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import smtplib
 import socket
 from collections.abc import Iterator
 
@@ -12,6 +13,7 @@ import pytest
 
 from config.settings import Settings
 from service.mail import Composer, DeliveryError, OutgoingMail, SmtpBackend, get_backend
+from service.mail.smtp import dot_stuffed
 from tests.service.mail.tcp_proxy import TcpProxy
 from tests.support.dkim import DkimKey
 from tests.support.smtp_sink import SmtpSink
@@ -196,3 +198,18 @@ def test_a_forked_worker_opens_its_own_connection_and_leaves_the_parents_alone(
         "parent2@example.com",
     ]
     assert proxied_sink.connections == 2 and backend.connections_opened == 1
+
+
+@pytest.mark.parametrize("data", [b"a\r\n.b\r\n..c\r\n", b".first\r\nlast", b"bare\n.lf\r.cr", b"", b"."])
+def test_dot_stuffing_matches_smtplib(data: bytes) -> None:
+    expected = smtplib._quote_periods(data)  # type: ignore[attr-defined]
+    expected += b"" if expected.endswith(b"\r\n") else b"\r\n"
+    assert dot_stuffed(data) == expected + b".\r\n"
+
+
+def test_lines_starting_with_a_dot_arrive_as_sent(backend: SmtpBackend, smtp_sink: SmtpSink) -> None:
+    data = b"Subject: dots\r\nMessage-ID: <dots@papermail.test>\r\n\r\n.one\r\n..two\r\n.\r\nend\r\n"
+    result = backend.send("digest@papermail.test", "ann@example.org", data)
+    [received] = smtp_sink.wait_for(1)
+    assert received.data == data
+    assert result.message_id == "<dots@papermail.test>"
