@@ -56,16 +56,16 @@ from sqlalchemy import func, insert, select
 
 from bench.ingest import TERMS, hf_page, make_papers, pages
 from config.settings import Settings
-from service.db import session_scope
+from service.storage.db import session_scope
 from service.digests.compose import digest_context
 from service.digests.run import plan
 from service.digests.window import already_sent, build_index, match_requests
 from service.ingest.poll import ingest_document
 from service.mail import Composer, OutgoingMail
 from service.matching.match import match_many
-from service.migrate import upgrade
-from service.models import Delivery, Subscriber, Topic
-from service.preferences import Preferences
+from service.storage.migrate import upgrade
+from service.storage.models import Delivery, Subscriber, Topic
+from service.subscribers.preferences import Preferences
 from service.rendering import (
     DigestContext,
     EmailRenderer,

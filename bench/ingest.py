@@ -36,14 +36,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import func, select
 
 from config.settings import Settings, load_settings
-from service.db import dispose_engines, session_scope
+from service.storage.db import dispose_engines, session_scope
 from service.ingest.merge import new_row
 from service.ingest.poll import ingest_document
-from service.migrate import upgrade
-from service.models import Paper, PaperTopic
+from service.storage.migrate import upgrade
+from service.storage.models import Paper, PaperTopic
 from service.sources import source_for
-from service.taxonomy_store import current_taxonomy, topic_ids
-from service.topics import classify
+from service.topics.store import current_taxonomy, topic_ids
+from service.topics.taxonomy import classify
 from tests.support.services import create_pg_database, drop_pg_database
 
 PAGE_SIZE = 100  # HF's daily_papers `limit`; arXiv RSS days are of the same order

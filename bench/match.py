@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 
 from service.matching import IndexedPaper, Match, MatchRequest, PaperIndex, match_many
 from service.matching.reference import reference_match
-from service.preferences import Preferences
+from service.subscribers.preferences import Preferences
 
 T = TypeVar("T")
 FIXTURE = Path(__file__).resolve().parents[1].parent / "shared/fixtures/feeds/hf_daily_papers_2026-06-12.json"

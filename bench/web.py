@@ -38,7 +38,7 @@ CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 def prepare(data_dir: Path, env: dict[str, str]) -> None:
     from config.settings import load_settings
-    from service import migrate
+    from service.storage import migrate
     from service.demo.cast import sample_papers_path
     from service.ingest.poll import ingest_document
 

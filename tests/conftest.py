@@ -128,7 +128,7 @@ def redis_url(redis_server: str) -> Iterator[str]:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     """Settings on each database in turn, schema at head."""
-    from service import migrate
+    from service.storage import migrate
 
     if request.param == "sqlite":
         settings = make_settings(tmp_path / "var")

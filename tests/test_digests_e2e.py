@@ -14,13 +14,13 @@ from celery.result import AsyncResult
 from sqlalchemy import select
 
 from config.settings import Settings
-from service import migrate
-from service.db import session_scope
+from service.storage import migrate
+from service.storage.db import session_scope
 from service.digests.run import plan
 from service.ingest.poll import ingest_document
-from service.models import Delivery, Subscriber
-from service.preferences import Preferences
-from service.subscribers import create_subscriber
+from service.storage.models import Delivery, Subscriber
+from service.subscribers.preferences import Preferences
+from service.subscribers.store import create_subscriber
 from tests.conftest import make_settings
 from tests.service.ingest.documents import hf_item, hf_json
 from tests.support.cli import run_cli

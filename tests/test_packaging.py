@@ -67,8 +67,8 @@ def test_wheel_carries_templates_and_migrations(tmp_path: Path) -> None:
     )
     wheel = next(tmp_path.glob("papermail-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
-    assert "service/migrations/env.py" in names
-    assert any(n.startswith("service/migrations/versions/0001") for n in names)
+    assert "service/storage/migrations/env.py" in names
+    assert any(n.startswith("service/storage/migrations/versions/0001") for n in names)
     assert "config/topics.toml" in names or not (ROOT / "config" / "topics.toml").exists()
     assert {n for n in names if n.startswith("templates/")} == {
         f"templates/{p.relative_to(ROOT / 'templates')}" for p in (ROOT / "templates").rglob("*") if p.is_file()

@@ -77,7 +77,7 @@ def send_transactional(self, kind: str, subscriber_id: int) -> str:  # type: ign
     """Confirmation, welcome, "already subscribed", new links: rendered and sent at once (the
     `transactional` queue keeps them out from behind digest batches)."""
     from service.mail import DeliveryError
-    from service.transactional import send_mail
+    from service.subscribers.transactional import send_mail
 
     try:
         return send_mail(get_settings(), kind, subscriber_id, delivery_tools())

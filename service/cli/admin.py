@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 import typer
 
 from config.settings import get_settings
-from service import audit
-from service.admin_users import AdminError, create_admin
-from service.api_tokens import TokenError, create_token, list_tokens, revoke_token
+from service.admin import audit
+from service.admin.users import AdminError, create_admin
+from service.admin.api_tokens import TokenError, create_token, list_tokens, revoke_token
 from service.cli.errors import UsageError
-from service.db import session_scope
-from service.migrate import upgrade
+from service.storage.db import session_scope
+from service.storage.migrate import upgrade
 
 app = typer.Typer(help="Admin accounts and API tokens.", no_args_is_help=True)
 

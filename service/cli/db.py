@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from config.settings import get_settings
-from service import migrate
+from service.storage import migrate
 
 app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 

@@ -13,8 +13,8 @@ from service.cli.errors import UsageError
 from service.digests.deliver import DeliveryTools
 from service.digests.preview import preview_digest
 from service.digests.run import plan, run_foreground
-from service.migrate import upgrade
-from service.subscribers import InvalidSubscriber
+from service.storage.migrate import upgrade
+from service.subscribers.store import InvalidSubscriber
 
 app = typer.Typer(help="Plan, send and preview digests.", no_args_is_help=True)
 

@@ -12,12 +12,12 @@ from sqlalchemy import select
 
 from config.settings import Settings, get_settings
 from service.cli.errors import UsageError
-from service.db import session_scope
-from service.fetch import FetchError
+from service.storage.db import session_scope
+from service.ingest.fetch import FetchError
 from service.ingest.backfill import backfill_hf, days_between
 from service.ingest.poll import PollSummary, fetch_url, ingest_document, poll_source, sync_sources
-from service.migrate import upgrade
-from service.models import Source
+from service.storage.migrate import upgrade
+from service.storage.models import Source
 from service.papers import SourceError
 from service.sources import FORMATS
 

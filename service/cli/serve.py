@@ -12,7 +12,7 @@ from types import FrameType
 import typer
 
 from config.settings import Settings, get_settings
-from service import migrate
+from service.storage import migrate
 
 
 def register(app: typer.Typer) -> None:

@@ -9,11 +9,11 @@ import typer
 
 from config.settings import get_settings
 from service.cli.errors import UsageError
-from service.db import session_scope
-from service.migrate import upgrade
-from service.preferences import split_terms
-from service.subscribers import InvalidSubscriber, create_subscriber, parse_preferences
-from service.taxonomy_store import current_taxonomy
+from service.storage.db import session_scope
+from service.storage.migrate import upgrade
+from service.subscribers.preferences import split_terms
+from service.subscribers.store import InvalidSubscriber, create_subscriber, parse_preferences
+from service.topics.store import current_taxonomy
 
 app = typer.Typer(help="Manage subscribers.", no_args_is_help=True)
 

@@ -14,12 +14,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from config.settings import get_settings
 from service.cli.errors import UsageError
 from service.cli.subscribers import app
-from service.csv_import import import_subscribers
-from service.csv_io import CsvFormatError, export_lines, parse_rows
-from service.db import session_scope
-from service.migrate import upgrade
+from service.subscribers.csv_import import import_subscribers
+from service.subscribers.csv_format import CsvFormatError, export_lines, parse_rows
+from service.storage.db import session_scope
+from service.storage.migrate import upgrade
 from service.task_queue import TaskQueue
-from service.taxonomy_store import current_taxonomy
+from service.topics.store import current_taxonomy
 
 MAX_ISSUES_SHOWN = 50
 

@@ -14,7 +14,7 @@ SAMPLE_PAPERS_FILE = "sample_papers.json"
 
 @dataclass(frozen=True)
 class DemoSubscriber:
-    """One demo reader and their preferences (field meanings as in ``service.preferences``)."""
+    """One demo reader and their preferences (field meanings as in ``service.subscribers.preferences``)."""
 
     email: str
     topics: tuple[str, ...] = ()

@@ -7,14 +7,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from config.settings import Settings
-from service import migrate
-from service.db import session_scope
+from service.storage import migrate
+from service.storage.db import session_scope
 from service.demo.cast import CAST, DemoSubscriber, sample_papers_path
 from service.digests.deliver import DeliveryTools
 from service.digests.run import run_foreground
 from service.ingest.poll import PollSummary, ingest_document
-from service.preferences import Preferences
-from service.subscribers import create_subscriber, find_by_email
+from service.subscribers.preferences import Preferences
+from service.subscribers.store import create_subscriber, find_by_email
 
 
 @dataclass

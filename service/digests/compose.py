@@ -7,9 +7,9 @@ from datetime import date
 
 from config.settings import Settings
 from service.matching.records import Match
-from service.models import Paper, Subscriber
+from service.storage.models import Paper, Subscriber
 from service.rendering import DigestContext, DigestLinks, DigestPaper, Sender
-from service.tokens import link
+from service.subscribers.tokens import link
 
 
 def digest_paper(paper: Paper, match: Match, topic_names: Mapping[str, str]) -> DigestPaper:

@@ -23,18 +23,18 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from config.settings import Settings
-from service import audit
-from service.db import get_engine, session_scope
+from service.admin import audit
+from service.storage.db import get_engine, session_scope
 from service.digests.compose import digest_context
 from service.digests.record import Ledger
 from service.digests.window import already_sent, batch_index, match_requests
 from service.mail import Composer, DeliveryError, MailBackend, MessageError, get_backend
 from service.matching.match import match_many
 from service.matching.records import Match
-from service.models import Delivery, Paper, Subscriber, Topic
-from service.ratelimit import RateLimiter, acquire, send_rate_limiter
+from service.storage.models import Delivery, Paper, Subscriber, Topic
+from service.mail.send_rate import RateLimiter, acquire, send_rate_limiter
 from service.rendering import EmailRenderer, Sender, render_digest
-from service.schedule import zone
+from service.digests.schedule import zone
 
 log = logging.getLogger(__name__)
 

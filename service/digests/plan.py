@@ -16,8 +16,8 @@ from sqlalchemy import select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from service.models import Delivery, Subscriber
-from service.schedule import due_period
+from service.storage.models import Delivery, Subscriber
+from service.digests.schedule import due_period
 
 # Subscribers read per query while planning; one claim statement per chunk.
 PLAN_CHUNK = 2000

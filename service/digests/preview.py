@@ -7,14 +7,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from config.settings import Settings
-from service.db import session_scope
+from service.storage.db import session_scope
 from service.digests.compose import digest_context
 from service.digests.window import already_sent, build_index, match_requests
 from service.matching.match import match_many
-from service.models import Topic
+from service.storage.models import Topic
 from service.rendering import EmailRenderer, RenderedEmail, Sender, render_digest
-from service.schedule import zone
-from service.subscribers import InvalidSubscriber, find_by_email, normalise_email
+from service.digests.schedule import zone
+from service.subscribers.store import InvalidSubscriber, find_by_email, normalise_email
 
 
 def preview_digest(settings: Settings, email: str, now: datetime, renderer: EmailRenderer | None = None) -> RenderedEmail:

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine, bindparam, exists, insert, text, upda
 
 from service.digests.compose import reasons_record
 from service.matching.records import Match
-from service.models import Delivery, DeliveryPaper, Subscriber
+from service.storage.models import Delivery, DeliveryPaper, Subscriber
 
 deliveries, subscribers, delivery_papers = Delivery.__table__, Subscriber.__table__, DeliveryPaper.__table__
 d, s = deliveries.c, subscribers.c

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from config.settings import Settings
-from service.db import session_scope
+from service.storage.db import session_scope
 from service.digests.deliver import BatchOutcome, DeliveryTools, deliver_batch
 from service.digests.plan import batches, claim_due, mark_enqueued, stale_deliveries
 

@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 
 from service.matching.index import PaperIndex
 from service.matching.records import IndexedPaper, MatchRequest
-from service.models import DeliveryPaper, Paper, Subscriber
-from service.schedule import first_window_start
-from service.subscribers import preferences_of
+from service.storage.models import DeliveryPaper, Paper, Subscriber
+from service.digests.schedule import first_window_start
+from service.subscribers.store import preferences_of
 
 
 def window_papers(session: Session, since: datetime) -> list[Paper]:

@@ -10,9 +10,9 @@ import httpx
 from sqlalchemy import select
 
 from config.settings import Settings
-from service.db import session_scope
+from service.storage.db import session_scope
 from service.ingest.poll import PollSummary, fetch_url, ingest_parsed, sync_sources
-from service.models import Source
+from service.storage.models import Source
 from service.papers import SourceError
 from service.sources import hf_daily
 

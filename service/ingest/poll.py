@@ -18,15 +18,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from config.settings import Settings
-from service.db import session_scope
-from service.fetch import FetchError, FetchResult, HostInterval, RetryLater, fetch
+from service.storage.db import session_scope
+from service.ingest.fetch import FetchError, FetchResult, HostInterval, RetryLater, fetch
 from service.ingest.health import backoff_delay
 from service.ingest.store import upsert_papers
-from service.models import Source
+from service.storage.models import Source
 from service.papers import ParseResult, SourceError
 from service.sources import get_source, source_for
 from service.sources.arxiv_api import MIN_INTERVAL_SECONDS
-from service.taxonomy_store import current_taxonomy, reclassify_stale
+from service.topics.store import current_taxonomy, reclassify_stale
 
 log = logging.getLogger(__name__)
 

@@ -14,10 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, lazyload
 
 from service.ingest.merge import STORED, fold_duplicates, merge_changes, new_row
-from service.models import Paper
+from service.storage.models import Paper
 from service.papers import PaperIn
-from service.taxonomy_store import set_paper_topics, topic_ids
-from service.topics import Taxonomy
+from service.topics.store import set_paper_topics, topic_ids
+from service.topics.taxonomy import Taxonomy
 
 # Bound on the size of one `uid IN (...)` list: well under SQLite's variable limit.
 LOOKUP_CHUNK = 500

@@ -35,7 +35,7 @@ from service.matching.records import IndexedPaper, Reasons, TermHit
 from service.matching.text import Term, Tokens, normalise_author, occurs_at, parse_term, tokenize
 
 if TYPE_CHECKING:
-    from service.preferences import Preferences
+    from service.subscribers.preferences import Preferences
 
 BITS = 8
 FIELD_MAX = (1 << BITS) - 1

@@ -30,7 +30,7 @@ from service.matching.index import BITS, FIELD_MAX, AuthorEntry, KeywordEntry, P
 from service.matching.records import Match, MatchRequest, Reasons, TermHit
 
 if TYPE_CHECKING:
-    from service.preferences import Preferences
+    from service.subscribers.preferences import Preferences
 
 TRENDING = Reasons(trending=True)
 NO_REASONS = Reasons()

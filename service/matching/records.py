@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal, Protocol
 
-if TYPE_CHECKING:  # service.preferences imports matching.text: avoid the import cycle
-    from service.preferences import Preferences
+if TYPE_CHECKING:  # service.subscribers.preferences imports matching.text: avoid the import cycle
+    from service.subscribers.preferences import Preferences
 
 Field = Literal["title", "abstract"]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Literal
 from urllib.parse import urlencode
 
-from service.normalize import arxiv_abs_url, arxiv_pdf_url, clean_names, parse_arxiv_id, to_utc
+from service.sources.normalize import arxiv_abs_url, arxiv_pdf_url, clean_names, parse_arxiv_id, to_utc
 from service.papers import PaperIn, ParseResult, SourceError
 from service.sources.base import (
     MAX_ABSTRACT_CHARS,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from service.normalize import arxiv_abs_url, arxiv_pdf_url, parse_arxiv_id, split_authors, to_utc
+from service.sources.normalize import arxiv_abs_url, arxiv_pdf_url, parse_arxiv_id, split_authors, to_utc
 from service.papers import PaperIn, ParseResult
 from service.sources.base import (
     MAX_ABSTRACT_CHARS,

@@ -15,7 +15,7 @@ from typing import Any, Literal, Protocol
 
 import feedparser
 
-from service.normalize import html_to_text
+from service.sources.normalize import html_to_text
 from service.papers import ItemError, PaperIn, ParseResult, SourceError
 
 Format = Literal["hf", "rss", "atom"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from service.normalize import (
+from service.sources.normalize import (
     ArxivId,
     arxiv_abs_url,
     arxiv_pdf_url,

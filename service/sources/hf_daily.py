@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any, Literal
 from urllib.parse import urlencode
 
-from service.normalize import (
+from service.sources.normalize import (
     arxiv_abs_url,
     arxiv_pdf_url,
     clean_names,

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 
 from config.settings import Settings
-from service import db
+from service.storage import db
 
 REQUESTS = Counter("papermail_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram("papermail_http_request_seconds", "HTTP request latency", ["route"])
@@ -47,7 +47,7 @@ def sources_health(settings: Settings) -> dict[str, str]:
     from sqlalchemy.exc import SQLAlchemyError
 
     from service.ingest.health import source_health
-    from service.models import Source
+    from service.storage.models import Source
 
     now, stale = datetime.now(UTC), timedelta(hours=settings.source_stale_hours)
     try:

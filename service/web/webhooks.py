@@ -20,13 +20,13 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from config.settings import Settings
-from service.bounces import (
+from service.subscribers.bounces import (
     BounceFormatError,
     ParsedNotification,
     apply_events,
     parse_notification,
 )
-from service.db import session_scope
+from service.storage.db import session_scope
 from service.web.api.errors import ApiError, JsonErrorRoute, responses
 
 MAX_BODY_BYTES = 1024 * 1024

@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 
 from config.settings import Settings
-from service import migrate
-from service.admin_users import create_admin
-from service.db import session_scope
+from service.storage import migrate
+from service.admin.users import create_admin
+from service.storage.db import session_scope
 from service.demo.cast import sample_papers_path
 from service.ingest.poll import ingest_document
-from service.models import Delivery, Subscriber
+from service.storage.models import Delivery, Subscriber
 from tests.conftest import REPO_ROOT, make_settings
 from tests.support.browser import CheckedPage
 from tests.support.processes import free_port, papermail_process, wait_for_http

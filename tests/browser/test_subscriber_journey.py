@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from config.settings import Settings
-from service import migrate
+from service.storage import migrate
 from service.demo.cast import sample_papers_path
 from service.ingest.poll import ingest_document
 from tests.conftest import REPO_ROOT, make_settings

@@ -48,7 +48,7 @@ def create_pg_database(name: str) -> str:
 
 
 def drop_pg_database(name: str) -> None:
-    from service.db import dispose_engines
+    from service.storage.db import dispose_engines
 
     # Pooled connections of this process would keep the database busy.
     dispose_engines()

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from config.settings import SourceConfig
-from service import migrate
-from service.db import session_scope
-from service.models import Paper, Source
+from service.storage import migrate
+from service.storage.db import session_scope
+from service.storage.models import Paper, Source
 from tests.conftest import make_settings
 from tests.service.ingest.documents import hf_item, hf_json
 from tests.support.http_server import Canned, ScriptedServer

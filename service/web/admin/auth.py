@@ -4,7 +4,7 @@ route class that guards every /admin page.
 The cookie holds the admin's id and a fingerprint of their password hash, signed with
 SECRET_KEY (itsdangerous) and refused after ADMIN_SESSION_HOURS: changing a password ends every
 session made with the old one, and nothing about sessions is stored on the server. Lockout after
-repeated failures is ``service.admin_users.authenticate``'s.
+repeated failures is ``service.admin.users.authenticate``'s.
 
 ``AdminRoute`` checks the session before FastAPI runs the endpoint (a page cannot forget to),
 reads every POST's form once (``request.state.form``) and refuses it without a valid CSRF token.
@@ -26,10 +26,10 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.datastructures import FormData
 
 from config.settings import Settings
-from service import audit
-from service.admin_users import LockoutPolicy, LoginFailed, authenticate
-from service.db import session_factory, session_scope
-from service.models import AdminUser
+from service.admin import audit
+from service.admin.users import LockoutPolicy, LoginFailed, authenticate
+from service.storage.db import session_factory, session_scope
+from service.storage.models import AdminUser
 from service.web.security import CSRF_FIELD, Csrf, CsrfError
 
 SESSION_COOKIE = "papermail_admin"

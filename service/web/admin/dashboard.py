@@ -1,4 +1,4 @@
-"""/admin: the dashboard — status totals and the SVG charts of service.dashboard."""
+"""/admin: the dashboard — status totals and the SVG charts of service.admin.dashboard."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from markupsafe import Markup
 
-from service.dashboard import bar_list, dashboard_numbers, line_chart, stacked_bars
-from service.db import session_scope
+from service.admin.dashboard import bar_list, dashboard_numbers, line_chart, stacked_bars
+from service.storage.db import session_scope
 from service.web.admin.auth import AdminRoute
 from service.web.admin.pages import now, page, settings_of, state
 

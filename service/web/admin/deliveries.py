@@ -11,10 +11,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import func, select
 
-from service import audit
-from service.db import session_scope
+from service.admin import audit
+from service.storage.db import session_scope
 from service.digests.run import stamped_batches
-from service.models import Delivery, Subscriber
+from service.storage.models import Delivery, Subscriber
 from service.web.admin.auth import AdminRoute
 from service.web.admin.pages import (
     PAGE_SIZE,

@@ -22,11 +22,11 @@ from markupsafe import Markup, escape
 from starlette.datastructures import UploadFile
 
 from config.settings import Settings
-from service import audit
-from service.csv_import import ConfirmHook, ImportReport, import_subscribers
-from service.csv_io import COLUMNS, CsvFormatError, export_lines, parse_rows
-from service.db import session_scope
-from service.taxonomy_store import current_taxonomy
+from service.admin import audit
+from service.subscribers.csv_import import ConfirmHook, ImportReport, import_subscribers
+from service.subscribers.csv_format import COLUMNS, CsvFormatError, export_lines, parse_rows
+from service.storage.db import session_scope
+from service.topics.store import current_taxonomy
 from service.web.admin.auth import AdminRoute
 from service.web.admin.pages import (
     NAV,

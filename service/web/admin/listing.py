@@ -17,7 +17,7 @@ from sqlalchemy import Select, cast, exists, func, literal_column, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
-from service.models import Subscriber
+from service.storage.models import Subscriber
 
 STATUSES = ("pending", "active", "paused", "unsubscribed", "suppressed", "erased")
 FREQUENCIES = ("daily", "weekdays", "weekly")

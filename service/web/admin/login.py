@@ -6,9 +6,9 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
-from service import audit
-from service.admin_users import AccountLocked, LoginFailed
-from service.db import session_scope
+from service.admin import audit
+from service.admin.users import AccountLocked, LoginFailed
+from service.storage.db import session_scope
 from service.web.admin.auth import (
     SESSION_COOKIE,
     AdminRoute,

@@ -17,7 +17,7 @@ from starlette.background import BackgroundTask
 from starlette.datastructures import FormData
 
 from config.settings import Settings
-from service.subscribe import Mail
+from service.subscribers.lifecycle import Mail
 from service.task_queue import TaskQueue
 from service.web.admin.auth import Admin, Sessions
 from service.web.templating import render

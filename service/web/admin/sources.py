@@ -18,11 +18,11 @@ from starlette.background import BackgroundTask
 from starlette.datastructures import FormData
 
 from config.settings import Settings, SourceConfig
-from service import audit
-from service.db import session_scope
+from service.admin import audit
+from service.storage.db import session_scope
 from service.ingest.health import source_health
 from service.ingest.poll import poll_source, sync_sources
-from service.models import Source
+from service.storage.models import Source
 from service.web.admin.auth import AdminRoute
 from service.web.admin.pages import (
     admin_of,

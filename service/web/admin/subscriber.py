@@ -11,22 +11,22 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service import audit
-from service.bounces import lift_suppression
-from service.db import session_scope
+from service.admin import audit
+from service.subscribers.bounces import lift_suppression
+from service.storage.db import session_scope
 from service.digests.preview import preview_digest
-from service.erase import erase
+from service.subscribers.erase import erase
 from service.mail import DeliveryError, MessageError
-from service.models import AuditLog, Delivery, DeliveryPaper, Paper, Subscriber, Topic
-from service.subscribe import Mail
-from service.subscribers import (
+from service.storage.models import AuditLog, Delivery, DeliveryPaper, Paper, Subscriber, Topic
+from service.subscribers.lifecycle import Mail
+from service.subscribers.store import (
     InvalidSubscriber,
     apply_preferences,
     find_by_email,
     normalise_email,
     preferences_of,
 )
-from service.taxonomy_store import current_taxonomy
+from service.topics.store import current_taxonomy
 from service.web.admin.auth import AdminRoute
 from service.web.admin.pages import (
     admin_of,

@@ -8,11 +8,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from service import audit
-from service.db import session_scope
-from service.models import Subscriber, Topic
-from service.subscribers import change_status
-from service.taxonomy_store import current_taxonomy
+from service.admin import audit
+from service.storage.db import session_scope
+from service.storage.models import Subscriber, Topic
+from service.subscribers.store import change_status
+from service.topics.store import current_taxonomy
 from service.web.admin.auth import AdminRoute
 from service.web.admin.listing import (
     FREQUENCIES,

@@ -7,10 +7,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from service import audit
-from service.api_tokens import TokenError, create_token, list_tokens, revoke_token
-from service.db import session_scope
-from service.models import AdminUser
+from service.admin import audit
+from service.admin.api_tokens import TokenError, create_token, list_tokens, revoke_token
+from service.storage.db import session_scope
+from service.storage.models import AdminUser
 from service.web.admin.auth import AdminRoute
 from service.web.admin.pages import (
     admin_of,

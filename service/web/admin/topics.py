@@ -15,16 +15,16 @@ from starlette.background import BackgroundTask
 from starlette.datastructures import FormData
 
 from config.settings import Settings
-from service import audit
-from service.db import session_scope
-from service.models import Topic
-from service.taxonomy_store import (
+from service.admin import audit
+from service.storage.db import session_scope
+from service.storage.models import Topic
+from service.topics.store import (
     current_taxonomy,
     papers_per_topic,
     reclassify_stale,
     topic_row,
 )
-from service.topics import Taxonomy
+from service.topics.taxonomy import Taxonomy
 from service.web.admin.auth import AdminRoute
 from service.web.admin.pages import (
     admin_of,

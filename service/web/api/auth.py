@@ -16,8 +16,8 @@ from fastapi.dependencies.models import Dependant
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from config.settings import Settings
-from service.api_tokens import authenticate_token
-from service.db import session_scope
+from service.admin.api_tokens import authenticate_token
+from service.storage.db import session_scope
 from service.web.api.errors import ApiError, Handler, JsonErrorRoute, as_response
 
 # Declares the scheme in OpenAPI (the "Authorize" button in /docs); ApiRoute does the checking.

@@ -9,10 +9,10 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy import select
 
 from config.settings import Settings
-from service import audit
-from service.db import session_scope
+from service.admin import audit
+from service.storage.db import session_scope
 from service.digests.run import stamped_batches
-from service.models import Delivery, Subscriber
+from service.storage.models import Delivery, Subscriber
 from service.task_queue import TaskQueue
 from service.web.api.auth import ApiCaller, ApiRoute, app_settings, current_caller
 from service.web.api.common import MAX_ID, DeliveryId, Limit, Offset, as_utc, page_of

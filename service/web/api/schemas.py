@@ -7,7 +7,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from service.preferences import Preferences, Weekday
+from service.subscribers.preferences import Preferences, Weekday
 
 T = TypeVar("T")
 SubscriberStatus = Literal["pending", "active", "paused", "unsubscribed", "suppressed", "erased"]

@@ -11,11 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from config.settings import Settings, SourceConfig
-from service import audit
-from service.db import session_scope
+from service.admin import audit
+from service.storage.db import session_scope
 from service.ingest.health import source_health
 from service.ingest.poll import sync_sources
-from service.models import Source
+from service.storage.models import Source
 from service.task_queue import TaskQueue
 from service.web.api.auth import ApiCaller, ApiRoute, app_settings, current_caller
 from service.web.api.common import SourceName

@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from config.settings import Settings
-from service.db import session_scope
+from service.storage.db import session_scope
 from service.ingest.health import source_health
-from service.models import Delivery, Paper, Source, Subscriber
+from service.storage.models import Delivery, Paper, Source, Subscriber
 from service.web.api.auth import ApiRoute, app_settings
 from service.web.api.schemas import DayCount, StatsOut, TopicChoice
 

@@ -10,11 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from config.settings import Settings
-from service import audit
-from service.db import session_scope
-from service.erase import ERASED, erase
-from service.models import Subscriber
-from service.subscribers import (
+from service.admin import audit
+from service.storage.db import session_scope
+from service.subscribers.erase import ERASED, erase
+from service.storage.models import Subscriber
+from service.subscribers.store import (
     DuplicateSubscriber,
     InvalidSubscriber,
     apply_preferences,
@@ -25,7 +25,7 @@ from service.subscribers import (
     parse_preferences,
     preferences_of,
 )
-from service.taxonomy_store import current_taxonomy
+from service.topics.store import current_taxonomy
 from service.web.api.auth import ApiCaller, ApiRoute, app_settings, current_caller
 from service.web.api.common import Limit, Offset, SubscriberId, page_of
 from service.web.api.errors import ApiError, responses

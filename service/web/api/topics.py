@@ -11,16 +11,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from config.settings import Settings
-from service import audit
-from service.db import session_scope
-from service.models import Topic
-from service.taxonomy_store import (
+from service.admin import audit
+from service.storage.db import session_scope
+from service.storage.models import Topic
+from service.topics.store import (
     current_taxonomy,
     papers_per_topic,
     reclassify_stale,
     topic_row,
 )
-from service.topics import Taxonomy
+from service.topics.taxonomy import Taxonomy
 from service.web.api.auth import ApiCaller, ApiRoute, app_settings, current_caller
 from service.web.api.common import Slug
 from service.web.api.errors import ApiError, responses

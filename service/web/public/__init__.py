@@ -11,7 +11,7 @@ from collections.abc import Callable
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from service.subscribe import Mail
+from service.subscribers.lifecycle import Mail
 from service.web.public import archive, confirm, feed, home, preferences, unsubscribe
 from service.web.public.context import PageError, Public
 from service.web.public.dispatch import default_dispatch

@@ -9,9 +9,9 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from service.db import session_scope
-from service.models import Delivery
-from service.tokens import link
+from service.storage.db import session_scope
+from service.storage.models import Delivery
+from service.subscribers.tokens import link
 from service.web.public.content import delivered_papers, past_deliveries
 from service.web.public.context import PageError, linked_subscriber, public
 from service.web.templating import render

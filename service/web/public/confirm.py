@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
-from service.subscribe import (
+from service.subscribers.lifecycle import (
     AddressTaken,
     Confirmed,
     LinkError,
@@ -17,7 +17,7 @@ from service.subscribe import (
     confirm,
     resend_confirmation,
 )
-from service.tokens import ExpiredToken, make_token
+from service.subscribers.tokens import ExpiredToken, make_token
 from service.web.public.context import (
     PageError,
     check_csrf,

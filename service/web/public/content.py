@@ -20,17 +20,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from config.settings import Settings
-from service.db import session_scope
+from service.storage.db import session_scope
 from service.digests.compose import digest_paper
 from service.digests.window import already_sent, build_index
 from service.matching.index import PaperIndex
 from service.matching.match import match_many
 from service.matching.records import Match, MatchRequest, Reasons, TermHit
-from service.models import Delivery, DeliveryPaper, Paper, Subscriber, Topic
-from service.preferences import Preferences
+from service.storage.models import Delivery, DeliveryPaper, Paper, Subscriber, Topic
+from service.subscribers.preferences import Preferences
 from service.rendering.context import safe_url
 from service.rendering.digest import PaperView, authors_line, paper_view
-from service.taxonomy_store import current_taxonomy
+from service.topics.store import current_taxonomy
 
 T = TypeVar("T")
 HOME_TTL_SECONDS = 30.0

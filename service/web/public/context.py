@@ -15,10 +15,10 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 
 from config.settings import Settings
-from service.db import session_scope
-from service.models import Subscriber
-from service.subscribe import LinkError, Mail, subscriber_for
-from service.tokens import Purpose, TokenData
+from service.storage.db import session_scope
+from service.storage.models import Subscriber
+from service.subscribers.lifecycle import LinkError, Mail, subscriber_for
+from service.subscribers.tokens import Purpose, TokenData
 from service.web.public.content import HomeCache, WindowCache
 from service.web.ratelimit import (
     KeyedLimiter,

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 
 from config.settings import Settings
-from service.subscribe import Mail
+from service.subscribers.lifecycle import Mail
 from service.task_queue import TaskQueue
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ def inline_dispatch(settings: Settings) -> Callable[[Mail], None]:
         return DeliveryTools.from_settings(settings)
 
     def dispatch(mail: Mail) -> None:
-        from service.transactional import send_mail
+        from service.subscribers.transactional import send_mail
 
         log.info("%s", send_mail(settings, mail.kind, mail.subscriber_id, tools()))
 

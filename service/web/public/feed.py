@@ -16,13 +16,13 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from config.settings import Settings
-from service.db import session_scope
+from service.storage.db import session_scope
 from service.matching.match import match_many
 from service.matching.records import MatchRequest
-from service.models import Paper, Subscriber
+from service.storage.models import Paper, Subscriber
 from service.rendering.context import safe_url
 from service.rendering.digest import reason_text
-from service.subscribers import preferences_of
+from service.subscribers.store import preferences_of
 from service.web.public.content import Window
 from service.web.public.context import PageError, linked_subscriber, public
 

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from service.preferences import Preferences, split_terms
+from service.subscribers.preferences import Preferences, split_terms
 
 # Far above any real list (50 terms of 100 characters), far below a flood.
 MAX_FIELD_CHARS = 6000

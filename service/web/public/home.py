@@ -12,9 +12,9 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
-from service.preferences import Preferences
-from service.subscribe import Mail, request_new_links, request_subscription
-from service.subscribers import InvalidSubscriber, normalise_email
+from service.subscribers.preferences import Preferences
+from service.subscribers.lifecycle import Mail, request_new_links, request_subscription
+from service.subscribers.store import InvalidSubscriber, normalise_email
 from service.web.public.content import HomeData
 from service.web.public.context import (
     check_csrf,

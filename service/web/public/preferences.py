@@ -13,18 +13,18 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from service.db import session_scope
-from service.models import Subscriber
-from service.preferences import Preferences
-from service.subscribe import (
+from service.storage.db import session_scope
+from service.storage.models import Subscriber
+from service.subscribers.preferences import Preferences
+from service.subscribers.lifecycle import (
     Mail,
     request_address_change,
     resubscribe,
     save_preferences,
     set_paused,
 )
-from service.subscribers import InvalidSubscriber, preferences_of
-from service.tokens import link
+from service.subscribers.store import InvalidSubscriber, preferences_of
+from service.subscribers.tokens import link
 from service.web.public.content import matched_papers, preview_since
 from service.web.public.context import (
     check_csrf,

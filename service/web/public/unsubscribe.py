@@ -12,9 +12,9 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
-from service.models import Subscriber
-from service.subscribe import Mail, resubscribe, unsubscribe
-from service.tokens import link
+from service.storage.models import Subscriber
+from service.subscribers.lifecycle import Mail, resubscribe, unsubscribe
+from service.subscribers.tokens import link
 from service.web.public.context import (
     check_csrf,
     hand_over,

@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 import pytest
 
 from config.settings import Settings
-from service.api_tokens import authenticate_token
-from service.db import session_scope
-from service.models import AdminUser, AuditLog
+from service.admin.api_tokens import authenticate_token
+from service.storage.db import session_scope
+from service.storage.models import AdminUser, AuditLog
 from tests.support.cli import run_cli
 from tests.support.processes import settings_env
 

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from config.settings import Settings
-from service.db import session_scope
-from service.models import Subscriber
+from service.storage.db import session_scope
+from service.storage.models import Subscriber
 from tests.support.cli import run_cli
 
 pytestmark = pytest.mark.integration

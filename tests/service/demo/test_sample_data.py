@@ -15,10 +15,10 @@ from service.matching.index import PaperIndex
 from service.matching.match import match_one
 from service.matching.records import IndexedPaper, MatchRequest
 from service.papers import PaperIn
-from service.preferences import Preferences
-from service.schedule import FREQUENCIES
+from service.subscribers.preferences import Preferences
+from service.digests.schedule import FREQUENCIES
 from service.sources import hf_daily
-from service.topics import classify, load_taxonomy
+from service.topics.taxonomy import classify, load_taxonomy
 
 HOSTILE_TITLE = "Markup Injection in Chat Interfaces: Sanitising HTML in LLM Outputs"
 NEW_STYLE_ID = re.compile(r"2611\.\d{5}")

@@ -9,15 +9,15 @@ import pytest
 from sqlalchemy import event, select
 
 from config.settings import Settings
-from service.db import get_engine, session_scope
+from service.storage.db import get_engine, session_scope
 from service.digests import deliver
 from service.digests.deliver import DeliveryTools, deliver_batch
 from service.digests.run import plan, run_foreground
 from service.ingest.poll import ingest_document
 from service.mail import DeliveryError, fail_recipient, memory_outbox
-from service.models import Delivery, DeliveryPaper, Subscriber
-from service.preferences import Preferences
-from service.subscribers import create_subscriber
+from service.storage.models import Delivery, DeliveryPaper, Subscriber
+from service.subscribers.preferences import Preferences
+from service.subscribers.store import create_subscriber
 from tests.service.ingest.documents import hf_item, hf_json
 
 pytestmark = pytest.mark.integration

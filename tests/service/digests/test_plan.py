@@ -8,11 +8,11 @@ import pytest
 from sqlalchemy import func, select, update
 
 from config.settings import Settings
-from service.db import session_scope
+from service.storage.db import session_scope
 from service.digests.plan import claim_due, mark_enqueued, stale_deliveries
-from service.models import Delivery, Subscriber
-from service.preferences import Preferences
-from service.subscribers import create_subscriber
+from service.storage.models import Delivery, Subscriber
+from service.subscribers.preferences import Preferences
+from service.subscribers.store import create_subscriber
 
 pytestmark = pytest.mark.integration
 

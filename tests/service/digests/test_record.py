@@ -9,15 +9,15 @@ import pytest
 from sqlalchemy import select
 
 from config.settings import Settings
-from service.db import get_engine, session_scope
+from service.storage.db import get_engine, session_scope
 from service.digests.compose import reasons_record
 from service.digests.plan import claim_due, mark_enqueued
 from service.digests.record import Ledger
 from service.ingest.poll import ingest_document
 from service.matching.records import Match, Reasons, TermHit
-from service.models import Delivery, DeliveryPaper, Paper, Subscriber
-from service.preferences import Preferences
-from service.subscribers import change_status, create_subscriber
+from service.storage.models import Delivery, DeliveryPaper, Paper, Subscriber
+from service.subscribers.preferences import Preferences
+from service.subscribers.store import change_status, create_subscriber
 from tests.service.ingest.documents import hf_item, hf_json
 
 pytestmark = pytest.mark.integration

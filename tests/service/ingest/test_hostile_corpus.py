@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import select
 
 from config.settings import Settings
-from service import migrate
-from service.db import session_scope
+from service.storage import migrate
+from service.storage.db import session_scope
 from service.ingest.poll import ingest_document
-from service.models import Paper
+from service.storage.models import Paper
 from service.papers import SourceError
 from tests.conftest import make_settings
 

@@ -11,11 +11,11 @@ import pytest
 from sqlalchemy import func, select
 
 from config.settings import Settings, SourceConfig
-from service import migrate
-from service.db import session_scope
+from service.storage import migrate
+from service.storage.db import session_scope
 from service.ingest.health import source_health
 from service.ingest.poll import claim_due_sources, poll_source
-from service.models import Paper, Source
+from service.storage.models import Paper, Source
 from tests.conftest import make_settings
 from tests.service.ingest.documents import arxiv_rss, hf_item, hf_json
 from tests.support.http_server import Canned, ScriptedServer

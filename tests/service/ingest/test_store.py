@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import func, select
 
 from config.settings import Settings
-from service.db import session_scope
+from service.storage.db import session_scope
 from service.ingest.poll import ingest_document
-from service.models import Paper, PaperTopic, Topic
+from service.storage.models import Paper, PaperTopic, Topic
 from service.papers import SourceError
 from tests.service.ingest.documents import arxiv_atom, arxiv_rss, hf_item, hf_json
 

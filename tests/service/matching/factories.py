@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from service.matching import IndexedPaper, MatchRequest
-from service.preferences import Preferences
+from service.subscribers.preferences import Preferences
 
 NOW = datetime(2026, 6, 12, 12, 0, tzinfo=UTC)
 DAY_AGO = NOW - timedelta(days=1)

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from service.matching import IndexedPaper, MatchRequest, PaperIndex, match_many
 from service.matching.reference import reference_match, term_regex
 from service.matching.text import fold, parse_term, term_occurrences, tokenize
-from service.preferences import Preferences
+from service.subscribers.preferences import Preferences
 from tests.service.matching.factories import NOW
 
 # A small vocabulary so that terms hit often: plural pairs, case and script variants, words

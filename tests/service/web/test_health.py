@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from config.settings import Settings
-from service import migrate
+from service.storage import migrate
 from service.web.app import create_app
 from tests.conftest import make_settings
 from tests.support.processes import free_port
@@ -27,8 +27,8 @@ def test_healthy_on_embedded_defaults(settings: Settings) -> None:
 def test_source_health_is_detail_not_status(settings: Settings) -> None:
     from datetime import UTC, datetime
 
-    from service.db import session_scope
-    from service.models import Source
+    from service.storage.db import session_scope
+    from service.storage.models import Source
 
     migrate.upgrade(settings)
     with session_scope(settings) as session:

@@ -11,14 +11,14 @@ import pytest
 from fastapi.testclient import TestClient
 
 from config.settings import Settings
-from service import migrate
-from service.db import session_scope
+from service.storage import migrate
+from service.storage.db import session_scope
 from service.digests.plan import active_subscriber_chunks
-from service.models import Subscriber
+from service.storage.models import Subscriber
 from service.web.app import create_app
 from tests.conftest import make_settings
-from tests.service.api.conftest import assert_error
-from tests.service.test_bounces import ses_bounce, sns
+from tests.service.web.api.conftest import assert_error
+from tests.service.subscribers.test_bounces import ses_bounce, sns
 
 SECRET = "webhook-secret-for-tests"
 

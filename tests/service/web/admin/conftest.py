@@ -12,10 +12,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from config.settings import Settings
-from service import migrate
-from service.admin_users import create_admin
-from service.db import session_scope
-from service.models import Subscriber
+from service.storage import migrate
+from service.admin.users import create_admin
+from service.storage.db import session_scope
+from service.storage.models import Subscriber
 from service.web.app import create_app
 
 BASE = "http://papermail.test"

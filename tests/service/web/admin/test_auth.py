@@ -13,9 +13,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from config.settings import Settings
-from service.admin_users import set_password
-from service.db import session_scope
-from service.models import AdminUser, AuditLog
+from service.admin.users import set_password
+from service.storage.db import session_scope
+from service.storage.models import AdminUser, AuditLog
 from service.web.admin.auth import SESSION_COOKIE, AdminRoute
 from tests.service.web.admin.conftest import ADMIN_EMAIL, csrf_of, login, post
 

@@ -9,12 +9,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from config.settings import Settings
-from service.db import session_scope
+from service.storage.db import session_scope
 from service.demo.cast import sample_papers_path
 from service.ingest.poll import ingest_document
 from service.mail import OutboxBackend
-from service.models import AuditLog, Delivery, Source, Subscriber
-from service.taxonomy_store import papers_per_topic
+from service.storage.models import AuditLog, Delivery, Source, Subscriber
+from service.topics.store import papers_per_topic
 from tests.service.web.admin.conftest import ADMIN_EMAIL, add_subscribers, csrf_of, post
 from tests.support.http_server import Canned, ScriptedServer
 

@@ -11,9 +11,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import insert, select
 
 from config.settings import Settings
-from service.db import session_scope
+from service.storage.db import session_scope
 from service.mail import memory_outbox
-from service.models import AuditLog, Delivery, Subscriber
+from service.storage.models import AuditLog, Delivery, Subscriber
 from service.web.admin.listing import SubscriberQuery, subscriber_page
 from tests.service.web.admin.conftest import ADMIN_EMAIL, add_subscribers, post
 

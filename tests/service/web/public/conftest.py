@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from config.settings import Settings
-from service import migrate
+from service.storage import migrate
 from service.demo.cast import sample_papers_path
 from service.ingest.poll import ingest_document
 from service.mail import memory_outbox

@@ -11,11 +11,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from config.settings import Settings
-from service.db import session_scope
+from service.storage.db import session_scope
 from service.digests.deliver import DeliveryTools
 from service.digests.run import run_foreground
-from service.models import Delivery, DeliveryPaper, Paper, Subscriber
-from service.tokens import link, make_token
+from service.storage.models import Delivery, DeliveryPaper, Paper, Subscriber
+from service.subscribers.tokens import link, make_token
 from tests.service.web.public.conftest import BASE, confirmed, link_in, mails_to
 
 

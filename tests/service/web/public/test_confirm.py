@@ -10,9 +10,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from config.settings import Settings
-from service.db import session_scope
-from service.models import Subscriber
-from service.tokens import make_token
+from service.storage.db import session_scope
+from service.storage.models import Subscriber
+from service.subscribers.tokens import make_token
 from tests.service.web.public.conftest import csrf_token, link_in, mails_to, subscribe
 
 

@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from config.settings import Settings
-from service.db import session_scope
-from service.models import Paper, Subscriber
+from service.storage.db import session_scope
+from service.storage.models import Paper, Subscriber
 from service.web.app import create_app
 from tests.service.web.public.conftest import BASE, csrf_token, mails_to, subscribe
 

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from config.settings import Settings
-from service import migrate
+from service.storage import migrate
 from service.web.app import create_app
 from tests.conftest import REPO_ROOT, make_settings
 from tests.service.web.public.conftest import BASE, subscribe

@@ -8,8 +8,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from config.settings import Settings
-from service.db import session_scope
-from service.models import Subscriber
+from service.storage.db import session_scope
+from service.storage.models import Subscriber
 from tests.service.web.public.conftest import (
     BASE,
     confirmed,

@@ -1,0 +1,128 @@
+"""Admin accounts: argon2id password hashes, login with lockout after repeated failures.
+
+Lockout settings are read from Settings when present (``admin_max_failed_logins``, default 5;
+``admin_lockout_minutes``, default 15); the caller passes them in, so this module stays pure
+apart from the session it is handed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from config.settings import Settings
+from service.storage.models import AdminUser
+
+MIN_PASSWORD_CHARS = 12
+MAX_PASSWORD_CHARS = 1024  # argon2 hashes anything, but a megabyte "password" is an attack
+
+_hasher = PasswordHasher()
+# Verified against when the address is unknown, so a miss costs as long as a wrong password.
+_DUMMY_HASH = _hasher.hash("papermail-dummy-password-for-timing")
+
+
+class AdminError(ValueError):
+    """Bad input for an admin account: one line."""
+
+
+class LoginFailed(Exception):
+    """Unknown address, wrong password or inactive account (never says which)."""
+
+
+class AccountLocked(LoginFailed):
+    def __init__(self, until: datetime) -> None:
+        super().__init__(f"too many failed logins; locked until {until:%Y-%m-%d %H:%M} UTC")
+        self.until = until
+
+
+@dataclass(frozen=True)
+class LockoutPolicy:
+    max_failures: int = 5
+    lock_for: timedelta = timedelta(minutes=15)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LockoutPolicy:
+        return cls(
+            max_failures=settings.admin_max_failed_logins,
+            lock_for=timedelta(minutes=settings.admin_lockout_minutes),
+        )
+
+
+def normalise_admin_email(raw: str) -> str:
+    try:
+        return validate_email(raw.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise AdminError(f"{raw!r} is not a valid address ({exc})") from None
+
+
+def check_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise AdminError(f"the password must have at least {MIN_PASSWORD_CHARS} characters")
+    if len(password) > MAX_PASSWORD_CHARS:
+        raise AdminError(f"the password must have at most {MAX_PASSWORD_CHARS} characters")
+    return password
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(check_password(password))
+
+
+def find_admin(session: Session, email: str) -> AdminUser | None:
+    return session.scalars(select(AdminUser).where(AdminUser.email == email.strip().lower())).one_or_none()
+
+
+def create_admin(session: Session, email: str, password: str, now: datetime) -> AdminUser:
+    address = normalise_admin_email(email)
+    if find_admin(session, address) is not None:
+        raise AdminError(f"an admin {address} exists already")
+    user = AdminUser(email=address, password_hash=hash_password(password), created_at=now)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def set_password(user: AdminUser, password: str) -> None:
+    user.password_hash = hash_password(password)
+    user.failed_logins = 0
+    user.locked_until = None
+
+
+def _verify(stored_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(stored_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def authenticate(
+    session: Session, email: str, password: str, now: datetime, policy: LockoutPolicy = LockoutPolicy()
+) -> AdminUser:
+    """The admin for EMAIL and PASSWORD, or LoginFailed / AccountLocked.
+
+    The caller commits in both cases: a failure's counter must be stored even though it raises.
+    """
+    user = find_admin(session, email) if len(password) <= MAX_PASSWORD_CHARS else None
+    if user is None:
+        _verify(_DUMMY_HASH, password[:MAX_PASSWORD_CHARS])
+        raise LoginFailed("wrong address or password")
+    if user.locked_until is not None and user.locked_until > now:
+        raise AccountLocked(user.locked_until)
+    if not _verify(user.password_hash, password) or not user.is_active:
+        user.failed_logins += 1
+        if user.failed_logins >= policy.max_failures:
+            user.failed_logins = 0  # a fresh allowance once the lock ends
+            user.locked_until = now + policy.lock_for
+            raise AccountLocked(user.locked_until)
+        raise LoginFailed("wrong address or password")
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = now
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    return user

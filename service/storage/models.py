@@ -1,0 +1,277 @@
+"""The database schema, as SQLAlchemy 2 typed models. Alembic migrations mirror this file.
+
+Every datetime column is stored as UTC. JSON columns hold lists/dicts that are read whole
+(authors, categories, preferences); anything queried by value has its own column or table.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Deterministic constraint names so migrations can drop them on both SQLite and PostgreSQL.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in and out, on SQLite (which drops tzinfo) as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[str]: JSON}
+
+
+class Paper(Base):
+    __tablename__ = "papers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # "arxiv:<bare id>" or "<source kind>:<guid>": the cross-source dedupe key.
+    uid: Mapped[str] = mapped_column(String(512), unique=True)
+    arxiv_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    arxiv_version: Mapped[int | None]
+    title: Mapped[str] = mapped_column(Text)
+    abstract: Mapped[str] = mapped_column(Text, default="")
+    authors: Mapped[list[str]] = mapped_column(default=list)
+    categories: Mapped[list[str]] = mapped_column(default=list)
+    primary_category: Mapped[str | None] = mapped_column(String(32))
+    published_at: Mapped[datetime | None]
+    # Never moves once set: a re-announcement or re-poll does not make an old paper new.
+    first_seen_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # Set by ingestion to the poll's time when metadata changed (not on re-classification).
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    abs_url: Mapped[str | None] = mapped_column(String(1024))
+    pdf_url: Mapped[str | None] = mapped_column(String(1024))
+    hf_url: Mapped[str | None] = mapped_column(String(1024))
+    upvotes: Mapped[int] = mapped_column(default=0)
+    num_comments: Mapped[int | None]
+    organization: Mapped[str | None] = mapped_column(String(256))
+    github_repo: Mapped[str | None] = mapped_column(String(1024))
+    github_stars: Mapped[int | None]
+    project_page: Mapped[str | None] = mapped_column(String(1024))
+    thumbnail: Mapped[str | None] = mapped_column(String(1024))
+    ai_summary: Mapped[str | None] = mapped_column(Text)
+    ai_keywords: Mapped[list[str]] = mapped_column(default=list)
+    # Names of the sources that reported this paper (subscribers may filter on them).
+    source_names: Mapped[list[str]] = mapped_column(default=list)
+    # Taxonomy version the topics were computed with: a changed taxonomy re-classifies.
+    taxonomy_version: Mapped[str | None] = mapped_column(String(64))
+
+    # Read-only: paper_topics rows are written in bulk by service.topics.store.
+    topics: Mapped[list[Topic]] = relationship(secondary="paper_topics", lazy="selectin", viewonly=True)
+
+
+class Source(Base):
+    __tablename__ = "sources"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    url: Mapped[str] = mapped_column(String(2048))
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    poll_interval_minutes: Mapped[int] = mapped_column(default=60)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Conditional GET state.
+    etag: Mapped[str | None] = mapped_column(String(512))
+    last_modified: Mapped[str | None] = mapped_column(String(128))
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+    content_changed_at: Mapped[datetime | None]
+    # Poll state and health.
+    last_attempt_at: Mapped[datetime | None]
+    last_success_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_at: Mapped[datetime | None]
+    consecutive_failures: Mapped[int] = mapped_column(default=0)
+    items_last_poll: Mapped[int | None]
+    new_last_poll: Mapped[int | None]
+    errors_last_poll: Mapped[int | None]
+    next_poll_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Topic(Base):
+    __tablename__ = "topics"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+    description: Mapped[str] = mapped_column(Text, default="")
+    categories: Mapped[list[str]] = mapped_column(default=list)
+    keywords: Mapped[list[str]] = mapped_column(default=list)
+    rules: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    position: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class PaperTopic(Base):
+    __tablename__ = "paper_topics"
+
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True)
+    # Indexed on its own for "papers in topic X" (the PK only serves lookups by paper).
+    topic_id: Mapped[int] = mapped_column(
+        ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class Subscriber(Base):
+    __tablename__ = "subscribers"
+    __table_args__ = (
+        # The planner streams active subscribers by id; status+id keeps that an index range scan.
+        Index("ix_subscribers_status_id", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Stored lower-cased (domain and local part): one row per mailbox, case-insensitively.
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    # pending | active | paused | unsubscribed | suppressed
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    send_hour: Mapped[int] = mapped_column(default=8)
+    # daily | weekdays | weekly
+    frequency: Mapped[str] = mapped_column(String(16), default="daily")
+    weekly_day: Mapped[int] = mapped_column(default=0)  # 0 = Monday, for weekly
+    preferences: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Bumped to revoke every link (preferences, unsubscribe, feed) issued so far.
+    token_version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    confirmed_at: Mapped[datetime | None]
+    unsubscribed_at: Mapped[datetime | None]
+    confirmation_sent_at: Mapped[datetime | None]
+    reminder_sent_at: Mapped[datetime | None]
+    last_digest_at: Mapped[datetime | None]
+    suppressed_reason: Mapped[str | None] = mapped_column(Text)
+    soft_bounces: Mapped[int] = mapped_column(default=0)
+    pending_email: Mapped[str | None] = mapped_column(String(320))
+
+
+class Delivery(Base):
+    """One digest for one subscriber and one period. The UNIQUE row is the exactly-once gate."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("subscriber_id", "period", name="uq_deliveries_subscriber_period"),
+        # The re-enqueue sweep looks for old claimed/sending rows.
+        Index("ix_deliveries_status_claimed_at", "status", "claimed_at"),
+        Index("ix_deliveries_status_enqueued_at", "status", "enqueued_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
+    # "2026-11-27" for daily/weekdays, "2026-W48" for weekly.
+    period: Mapped[str] = mapped_column(String(16))
+    # claimed | sending | sent | failed | skipped
+    status: Mapped[str] = mapped_column(String(16), default="claimed")
+    claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Last time a batch holding this delivery was put on the queue; the planner re-enqueues
+    # claimed/sending rows whose enqueue is older than DELIVERY_STALE_MINUTES.
+    enqueued_at: Mapped[datetime | None]
+    # Which enqueue of this row is current: only the task carrying it may take over a row left
+    # 'sending' by a dead worker, so a late duplicate of an older task cannot send it twice.
+    batch_token: Mapped[str | None] = mapped_column(String(32))
+    # The UTC moment the period's digest became due (its "date" in the subject and archive).
+    due_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(default=0)
+    sent_at: Mapped[datetime | None]
+    message_id: Mapped[str | None] = mapped_column(String(255))
+    error: Mapped[str | None] = mapped_column(Text)
+    paper_count: Mapped[int | None]
+
+
+class DeliveryPaper(Base):
+    """Which papers went to whom: a paper already sent to a subscriber is never offered again."""
+
+    __tablename__ = "delivery_papers"
+    __table_args__ = (Index("ix_delivery_papers_subscriber_paper", "subscriber_id", "paper_id"),)
+
+    delivery_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("deliveries.id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
+    rank: Mapped[int] = mapped_column(default=0)
+    reasons: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class AdminUser(Base):
+    __tablename__ = "admin_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    last_login_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    # sha256 of the token: the token itself is shown once and never stored.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("admin_users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class AuditLog(Base):
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(320))  # admin email, "api:<token name>", "system"
+    action: Mapped[str] = mapped_column(String(64))
+    target_type: Mapped[str] = mapped_column(String(32))
+    target_id: Mapped[str | None] = mapped_column(String(64))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -1,0 +1,99 @@
+"""Transactional mail (confirmation, address change, welcome, already subscribed, new links):
+rendered from the subscriber's row at send time and sent at once, never behind a digest run.
+
+The worker task ``workers.tasks.send_transactional(kind, subscriber_id)`` calls ``send_mail``;
+so does the web process itself when MAIL_BACKEND is ``memory`` (that outbox lives in-process).
+A mail whose reason went away before it was sent (confirmed meanwhile, unsubscribed) is skipped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from config.settings import Settings
+from service.storage.db import session_scope
+from service.digests.deliver import DeliveryTools
+from service.storage.models import Subscriber
+from service.rendering import RenderedEmail, render_confirm, render_welcome
+from service.rendering.already import render_already
+from service.subscribers.lifecycle import MAIL_KINDS
+from service.subscribers.tokens import link
+
+SCHEDULE_WORDS = {"daily": "every day", "weekdays": "every weekday", "weekly": "every week"}
+
+
+@dataclass(frozen=True)
+class Prepared:
+    to: str
+    email: RenderedEmail
+    key: str  # same key, same Message-ID: a retried task repeats its message id
+    unsubscribe_url: str | None
+
+
+def schedule_text(subscriber: Subscriber) -> str:
+    return f"{SCHEDULE_WORDS.get(subscriber.frequency, 'regularly')} at {subscriber.send_hour:02d}:00 ({subscriber.timezone})"
+
+
+def prepare(settings: Settings, kind: str, subscriber: Subscriber, tools: DeliveryTools) -> Prepared | None:
+    """The message KIND for SUBSCRIBER as it stands now, or None when there is nothing to send."""
+    sid, version = subscriber.id, subscriber.token_version
+    stamp = (subscriber.confirmation_sent_at or subscriber.created_at).isoformat()
+    hours = settings.confirm_token_max_age_hours
+    common = {"sender": tools.sender, "renderer": tools.renderer}
+    if kind == "confirm":
+        if subscriber.status != "pending":
+            return None
+        url = link(settings, "confirm", sid, version)
+        email = render_confirm(recipient=subscriber.email, confirm_url=url, valid_hours=hours, **common)
+        return Prepared(subscriber.email, email, f"confirm/{sid}/{stamp}", None)
+    if kind == "change":
+        if not subscriber.pending_email:
+            return None
+        url = link(settings, "confirm", sid, version, e=subscriber.pending_email)
+        email = render_confirm(recipient=subscriber.pending_email, confirm_url=url, valid_hours=hours, **common)
+        return Prepared(subscriber.pending_email, email, f"change/{sid}/{stamp}", None)
+    if subscriber.status not in ("active", "paused"):
+        return None
+    preferences_url = link(settings, "preferences", sid, version)
+    unsubscribe_url = link(settings, "unsubscribe", sid, version)
+    if kind == "welcome":
+        topics = list((subscriber.preferences or {}).get("topics", []))
+        email = render_welcome(
+            recipient=subscriber.email, preferences_url=preferences_url, unsubscribe_url=unsubscribe_url,
+            topics=topics, schedule=schedule_text(subscriber), **common,
+        )
+        return Prepared(subscriber.email, email, f"welcome/{sid}", unsubscribe_url)
+    if kind in ("already", "links"):
+        email = render_already(
+            recipient=subscriber.email, preferences_url=preferences_url, unsubscribe_url=unsubscribe_url,
+            reason=kind, paused=subscriber.status == "paused", **common,  # type: ignore[arg-type]
+        )
+        when = subscriber.reminder_sent_at if kind == "already" else None
+        return Prepared(subscriber.email, email, f"{kind}/{sid}/{version}/{when}", unsubscribe_url)
+    raise ValueError(f"unknown transactional mail kind {kind!r} (known: {', '.join(MAIL_KINDS)})")
+
+
+def send_mail(settings: Settings, kind: str, subscriber_id: int, tools: DeliveryTools) -> str:
+    """Render and send one transactional mail; a line saying what happened. Raises
+    DeliveryError from the backend (the caller decides about retrying)."""
+    if kind not in MAIL_KINDS:
+        raise ValueError(f"unknown transactional mail kind {kind!r}")
+    with session_scope(settings) as session:
+        subscriber = session.get(Subscriber, subscriber_id)
+        prepared = prepare(settings, kind, subscriber, tools) if subscriber is not None else None
+    if prepared is None:
+        return f"{kind} for subscriber {subscriber_id}: nothing to send"
+    # Confirmations carry no List-Unsubscribe (there is no subscription yet); the others do.
+    mail = tools.composer.compose(
+        to_address=prepared.to,
+        subject=prepared.email.subject,
+        text=prepared.email.text,
+        html=prepared.email.html,
+        message_key=prepared.key,
+        unsubscribe_url=prepared.unsubscribe_url,
+        kind=kind,
+        date=datetime.now(UTC),
+    )
+    tools.backend.send(mail.envelope_from, mail.to, mail.data)
+    return f"{kind} for subscriber {subscriber_id}: sent {mail.message_id}"
