@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench clean
+.PHONY: run test typecheck bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,11 @@ $(STAMP): pyproject.toml | $(BIN)/python
 run: $(STAMP)
 	$(BIN)/papermail up
 
-test: $(STAMP)
+# Types first: a type error fails the test command (and so CI) before any test runs.
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+test: typecheck
 	$(BIN)/python -m tests.browser_setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

@@ -98,6 +98,9 @@ class Paper(Base):
     source_names: Mapped[list[str]] = mapped_column(default=list)
     # Taxonomy version the topics were computed with: a changed taxonomy re-classifies.
     taxonomy_version: Mapped[str | None] = mapped_column(String(64))
+    # The paper's term counts over title + abstract, computed once at ingest
+    # (service.matching owns the format): the learned profiles are built from these.
+    term_counts: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     # Read-only: paper_topics rows are written in bulk by service.topics.store.
     topics: Mapped[list[Topic]] = relationship(secondary="paper_topics", lazy="selectin", viewonly=True)
@@ -275,3 +278,38 @@ class AuditLog(Base):
     target_id: Mapped[str | None] = mapped_column(String(64))
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class Vote(Base):
+    """A reader's 👍 (+1) or 👎 (-1) on a paper, from a digest link or the web; one per pair.
+
+    Keyed by the paper row, which ingestion never replaces (it upserts on the arXiv id), so a
+    vote survives re-ingest. Undoing a vote deletes the row."""
+
+    __tablename__ = "votes"
+    __table_args__ = (UniqueConstraint("subscriber_id", "paper_id", name="uq_votes_subscriber_paper"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), index=True)
+    value: Mapped[int]  # +1 more like this, -1 less like this
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Seed(Base):
+    """A paper a reader named for "more like these": by arXiv id or by exact title.
+
+    ``paper_id`` is filled when the paper is (or later gets) ingested; until then the seed waits
+    by its reference, so a seed given before its paper arrives is used as soon as it does."""
+
+    __tablename__ = "seeds"
+    __table_args__ = (UniqueConstraint("subscriber_id", "kind", "ref", name="uq_seeds_subscriber_kind_ref"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))  # arxiv | title
+    # The bare arXiv id ("2406.01234"), or the title as typed (matched case-insensitively).
+    ref: Mapped[str] = mapped_column(String(1024))
+    paper_id: Mapped[int | None] = mapped_column(ForeignKey("papers.id", ondelete="SET NULL"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
