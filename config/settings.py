@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     secret_key: str = DEFAULT_SECRET_KEY
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8000, ge=1, le=65535)
+    # Proxies whose X-Forwarded-For/-Proto are believed (comma-separated IPs or CIDRs, "*" for
+    # any). Empty: none — a client could otherwise pick its own address past the rate limits.
+    forwarded_allow_ips: str = ""
 
     # -- mail -----------------------------------------------------------------------------
     mail_backend: Literal["outbox", "smtp", "console", "memory"] = "outbox"
@@ -84,6 +87,10 @@ class Settings(BaseSettings):
     dkim_domain: str = ""
     dkim_selector: str = ""
     dkim_private_key_path: Path | None = None
+    # An optional second signature, ed25519-sha256 (RFC 8463), under its own selector; the RSA
+    # one stays, since many receivers verify RSA only.
+    dkim_ed25519_selector: str = ""
+    dkim_ed25519_private_key_path: Path | None = None
     send_rate_per_second: float = Field(default=50.0, gt=0)
 
     # -- scheduling and delivery ---------------------------------------------------------
@@ -165,6 +172,14 @@ class Settings(BaseSettings):
             raise ValueError(
                 "PAPERMAIL_DKIM_DOMAIN, PAPERMAIL_DKIM_SELECTOR and PAPERMAIL_DKIM_PRIVATE_KEY_PATH go together"
             )
+        ed25519 = [self.dkim_ed25519_selector, self.dkim_ed25519_private_key_path]
+        if any(ed25519) and not (all(ed25519) and all(dkim)):
+            raise ValueError(
+                "PAPERMAIL_DKIM_ED25519_SELECTOR and PAPERMAIL_DKIM_ED25519_PRIVATE_KEY_PATH go together,"
+                " beside the RSA key's PAPERMAIL_DKIM_DOMAIN, _SELECTOR and _PRIVATE_KEY_PATH"
+            )
+        if self.dkim_ed25519_selector and self.dkim_ed25519_selector == self.dkim_selector:
+            raise ValueError("PAPERMAIL_DKIM_ED25519_SELECTOR must differ from PAPERMAIL_DKIM_SELECTOR")
         names = [s.name for s in self.sources]
         if len(names) != len(set(names)):
             raise ValueError("PAPERMAIL_SOURCES has two sources with the same name")
@@ -212,12 +227,12 @@ class SettingsError(Exception):
     """A setting has a bad value: one line, naming the setting."""
 
 
-def load_settings(**overrides: object) -> Settings:
+def load_settings(**overrides: Any) -> Settings:
     """Build Settings, turning pydantic's multi-line report into one line that names the setting."""
     from pydantic import ValidationError
 
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return Settings(**overrides)
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = "_".join(str(part) for part in first["loc"] if not isinstance(part, int)).upper()

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import signal
-import subprocess
 import sys
 import time
 from types import FrameType
 
 import typer
 
-from config.settings import Settings, get_settings
+from config.settings import DEFAULT_SECRET_KEY, Settings, get_settings
+from service.cli import children as children_of_up
+from service.cli.errors import UsageError
 from service.storage import migrate
 
 
@@ -28,23 +30,43 @@ def prepare(settings: Settings) -> None:
     migrate.upgrade(settings)
 
 
+def refuse_exposed_default_secret(settings: Settings, host: str) -> None:
+    """Outside loopback the development SECRET_KEY is public knowledge: anyone could forge links."""
+    if settings.secret_key == DEFAULT_SECRET_KEY and not is_loopback(host):
+        raise UsageError(
+            f"refusing to serve on {host} with the development PAPERMAIL_SECRET_KEY: anyone could forge "
+            "links with it; set a long random secret (see the README)"
+        )
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def up(
     host: str = typer.Option(None, help="Interface to serve on (default: WEB_HOST)."),
     port: int = typer.Option(None, help="Port to serve on (default: WEB_PORT)."),
 ) -> None:
     """Run web + worker + beat on the configured backends (embedded by default)."""
     settings = get_settings()
-    prepare(settings)
     host = host or settings.web_host
     port = port or settings.web_port
+    refuse_exposed_default_secret(settings, host)
+    if children_of_up.port_taken(host, port):
+        raise UsageError(f"{host}:{port} is already in use; stop what listens there or pass --port")
+    prepare(settings)
     me = [sys.executable, "-m", "service.cli"]
     roles = {
         "web": me + ["web", "--host", host, "--port", str(port), "--no-migrate"],
         "worker": me + ["worker"],
         "beat": me + ["beat"],
     }
-    children = {name: subprocess.Popen(argv) for name, argv in roles.items()}
-    typer.echo(f"papermail is up at http://{host}:{port}/ (Ctrl-C stops web, worker and beat)")
+    children = {name: children_of_up.spawn(argv) for name, argv in roles.items()}
 
     stopping = False
 
@@ -54,6 +76,9 @@ def up(
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
+    url_host = f"[{host}]" if ":" in host else host
+    if children_of_up.wait_until_answering(f"http://{url_host}:{port}/healthz", children, timeout=120):
+        typer.echo(f"papermail is up at http://{url_host}:{port}/ (Ctrl-C stops web, worker and beat)")
     failed: str | None = None
     while not stopping:
         for name, child in children.items():
@@ -62,24 +87,10 @@ def up(
                 stopping = True
         # signal.pause would miss a child dying; a short poll keeps both paths simple.
         time.sleep(0.2)
-    shutdown(children)
+    children_of_up.shutdown(children)
     if failed:
         typer.echo(f"papermail: {failed}; stopped the others", err=True)
         raise typer.Exit(1)
-
-
-def shutdown(children: dict[str, subprocess.Popen[bytes]], grace_seconds: float = 15.0) -> None:
-    """SIGTERM every child (Celery finishes its current task), then SIGKILL stragglers."""
-    for child in children.values():
-        if child.poll() is None:
-            child.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + grace_seconds
-    for child in children.values():
-        try:
-            child.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
 
 
 def web(
@@ -92,16 +103,20 @@ def web(
     import uvicorn
 
     settings = get_settings()
+    host = host or settings.web_host
+    refuse_exposed_default_secret(settings, host)
     if migrate_first:
         prepare(settings)
     uvicorn.run(
         "service.web.app:create_app",
         factory=True,
-        host=host or settings.web_host,
+        host=host,
         port=port or settings.web_port,
         workers=workers,
         log_level=settings.log_level.lower(),
-        proxy_headers=True,
+        # Forwarded headers only from the proxies listed: uvicorn's own default trusts 127.0.0.1.
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips or "",
     )
 
 
