@@ -16,7 +16,8 @@ from service.storage.models import Source
 from service.papers import SourceError
 from service.sources import hf_daily
 
-# A day with more pages than this is a server that ignores `p`: stop rather than loop forever.
+# A bound even for a server whose pages all differ; a server that ignores `p` is caught sooner,
+# by its second page repeating the first (see backfill_hf).
 MAX_PAGES_PER_DAY = 50
 
 
@@ -56,8 +57,12 @@ def backfill_hf(
     total = PollSummary(source=source_name)
     for day in days_between(since, until or datetime.now(UTC).date()):
         day_summary = PollSummary(source=source_name)
+        previous: bytes | None = None
         for page in range(MAX_PAGES_PER_DAY):
             fetched = fetch_url(settings, with_params(base_url, date=day.isoformat(), p=page), client=client)
+            if fetched.body == previous:  # the server ignores `p`: this day has no more pages
+                break
+            previous = fetched.body
             result = hf_daily.parse(fetched.body, fetched.content_type)
             if hf_daily.is_last_page(result):
                 break

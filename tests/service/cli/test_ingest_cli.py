@@ -119,3 +119,18 @@ def test_since_backfills_day_by_day_until_an_empty_page(tmp_path: Path, server: 
     asked = [(r.query["date"], r.query["p"], r.query["sort"], r.query["limit"]) for r in server.seen("/api/daily_papers")]
     days = [(since + timedelta(days=d)).isoformat() for d in range(3)]
     assert asked == [(day, str(page), "trending", "2") for day in days for page in range(3)]
+
+
+def test_since_stops_a_day_on_a_page_that_repeats_the_previous_one(tmp_path: Path, server: ScriptedServer) -> None:
+    """A server that ignores `p` answers the same page forever: one repeat ends the day."""
+    settings = make_settings(tmp_path / "var", sources=[
+        SourceConfig(name="hf-daily", kind="hf_daily", url=server.url("/api/daily_papers")),
+    ])
+    since = date.today() - timedelta(days=3)
+    same_page = hf_json(hf_item("2611.60001", "Always the same", 4), hf_item("2611.60002", "Me too", 2))
+    server.script("/api/daily_papers", Canned(200, same_page, {"Content-Type": "application/json"}))
+    result = run_cli(settings, "ingest", "--since", since.isoformat())
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "hf-daily: fetched 8, new 2, updated 0, unchanged 6, errors 0"
+    # Four days, two requests each (the page and its repeat), not MAX_PAGES_PER_DAY each.
+    assert len(server.seen("/api/daily_papers")) == 8
