@@ -230,9 +230,14 @@ class SettingsError(Exception):
 def load_settings(**overrides: Any) -> Settings:
     """Build Settings, turning pydantic's multi-line report into one line that names the setting."""
     from pydantic import ValidationError
+    from pydantic_settings import SettingsError as SourceParseError
 
     try:
         return Settings(**overrides)
+    except SourceParseError as exc:
+        # A complex setting (a list) that is not JSON: pydantic-settings names the field only.
+        field = str(exc).split('field "', 1)[-1].split('"', 1)[0]
+        raise SettingsError(f"invalid setting PAPERMAIL_{field.upper()}: not valid JSON") from None
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = "_".join(str(part) for part in first["loc"] if not isinstance(part, int)).upper()

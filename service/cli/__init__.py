@@ -8,7 +8,7 @@ import typer
 
 from config.settings import SettingsError
 from service.cli import admin, db, demo, digest, ingest, serve, subscribers, subscribers_csv  # noqa: F401  (subscribers_csv adds import/export)
-from service.cli.errors import UsageError
+from service.cli.errors import UNREACHABLE, UsageError, unreachable_line
 
 app = typer.Typer(
     name="papermail",
@@ -31,4 +31,7 @@ def main() -> None:
         app()
     except (SettingsError, UsageError) as exc:
         print(f"papermail: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except UNREACHABLE as exc:
+        print(f"papermail: {unreachable_line(exc)}", file=sys.stderr)
         sys.exit(2)
