@@ -23,8 +23,14 @@ from service.storage.models import Subscriber
 from service.subscribers.preferences import Preferences, split_terms
 from service.subscribers.store import InvalidSubscriber, normalise_email, parse_preferences, preferences_of
 
-COLUMNS = ("email", "topics", "keywords", "exclude", "authors", "frequency", "timezone", "send_hour", "status")
-MULTI_VALUED = ("topics", "keywords", "exclude", "authors")
+COLUMNS = ("email", "topics", "keywords", "exclude", "authors", "frequency", "timezone", "send_hour", "status",
+           "weekly_day", "max_papers", "min_upvotes", "empty_digest", "sources")
+MULTI_VALUED = ("topics", "keywords", "exclude", "authors", "sources")
+# Optional single-valued preference columns, passed to Preferences as they are (it validates them).
+PLAIN_PREFERENCES = ("weekly_day", "max_papers", "min_upvotes", "empty_digest")
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP "CSV injection"):
+# export puts a ' before it, and import takes off only a ' that export could have put there.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # Statuses a row may ask for; "erased" tombstones are neither exported nor importable.
 ROW_STATUSES = ("pending", "active", "paused", "unsubscribed", "suppressed")
 MAX_LINE_CHARS = 20_000
@@ -79,7 +85,23 @@ def parse_header(cells: list[str]) -> list[str]:
 
 
 def _split_line(line: str) -> list[str]:
-    return next(csv.reader([line]), [])
+    return [unneutralised(cell) for cell in next(csv.reader([line]), [])]
+
+
+def neutralised(cell: str) -> str:
+    """CELL safe to open in a spreadsheet: a would-be formula gets a leading '. A cell that is
+    already ' + formula character gets one more, so import can always undo exactly what was added."""
+    if cell.startswith(FORMULA_STARTS) or (cell.startswith("'") and cell[1:].startswith(FORMULA_STARTS)):
+        return "'" + cell
+    return cell
+
+
+def unneutralised(cell: str) -> str:
+    """The inverse of ``neutralised``: a ' comes off only where neutralised would have put it
+    (a ' before anything else is the reader's own and stays)."""
+    if cell.startswith("'") and neutralised(cell[1:]) == cell:
+        return cell[1:]
+    return cell
 
 
 def parse_rows(
@@ -147,6 +169,7 @@ def check_row(
             return RowIssue(number, email, "bad_value", f"send_hour: {values['send_hour']!r} is not a whole hour 0-23")
     if values.get("frequency"):
         data["frequency"] = values["frequency"].lower()
+    data.update({name: values[name].lower() for name in PLAIN_PREFERENCES if values.get(name)})
     data["timezone"] = values.get("timezone") or default_timezone
     try:
         prefs = parse_preferences(data, topics)
@@ -162,7 +185,7 @@ def join_values(values: Iterable[str]) -> str:
 
 def csv_line(cells: Iterable[object]) -> str:
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow(cells)
+    csv.writer(buffer, lineterminator="\n").writerow(neutralised(str(cell)) for cell in cells)
     return buffer.getvalue()
 
 
@@ -171,7 +194,8 @@ def subscriber_cells(subscriber: Subscriber) -> list[object]:
     return [
         subscriber.email, join_values(prefs.topics), join_values(prefs.keywords), join_values(prefs.exclude),
         join_values(prefs.authors), subscriber.frequency, subscriber.timezone, subscriber.send_hour,
-        subscriber.status,
+        subscriber.status, prefs.weekly_day, prefs.max_papers, prefs.min_upvotes, prefs.empty_digest,
+        join_values(prefs.sources),
     ]
 
 

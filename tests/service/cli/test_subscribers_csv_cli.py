@@ -64,9 +64,10 @@ def test_import_confirmed_then_export(settings: Settings, csv_file: Path) -> Non
     exported = run_cli(settings, "subscribers", "export")
     assert exported.returncode == 0, exported.stderr
     assert exported.stdout.splitlines() == [
-        "email,topics,keywords,exclude,authors,frequency,timezone,send_hour,status",
-        "alice@example.org,llm,diffusion; mixture of experts,,,weekly,UTC,7,active",
-        "carol@example.org,agents,,,,daily,UTC,8,active",
+        "email,topics,keywords,exclude,authors,frequency,timezone,send_hour,status,"
+        "weekly_day,max_papers,min_upvotes,empty_digest,sources",
+        "alice@example.org,llm,diffusion; mixture of experts,,,weekly,UTC,7,active,mon,10,0,skip,",
+        "carol@example.org,agents,,,,daily,UTC,8,active,mon,10,0,skip,",
     ]
 
 

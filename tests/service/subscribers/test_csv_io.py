@@ -3,6 +3,7 @@ database, 10,000 rows in batches on both databases, and export → import round 
 
 from __future__ import annotations
 
+import csv
 import io
 import time
 from datetime import UTC, datetime
@@ -13,10 +14,22 @@ from sqlalchemy import func, select
 from config.settings import Settings
 from service.storage import migrate
 from service.subscribers.csv_import import import_subscribers
-from service.subscribers.csv_format import CsvFormatError, GoodRow, RowIssue, export_lines, import_status, join_values, parse_rows
+from service.subscribers.csv_format import (
+    COLUMNS,
+    CsvFormatError,
+    GoodRow,
+    RowIssue,
+    export_lines,
+    import_status,
+    join_values,
+    neutralised,
+    parse_rows,
+    unneutralised,
+)
 from service.storage.db import session_scope
 from service.storage.models import AuditLog, Subscriber
 from service.subscribers.preferences import split_terms
+from service.subscribers.store import preferences_of
 
 NOW = datetime(2026, 11, 27, 9, tzinfo=UTC)
 TOPICS = {"llm", "agents", "robotics"}
@@ -153,7 +166,7 @@ def test_export_round_trips_into_a_fresh_database(settings: Settings, tmp_path: 
         session.add(Subscriber(email="erased-9@erased.invalid", status="erased"))
     with session_scope(settings) as session:
         exported = "".join(export_lines(session, chunk=1))
-    assert exported.splitlines()[0] == HEADER.strip()
+    assert exported.splitlines()[0] == ",".join(COLUMNS)  # every preference column, in that order
     assert "erased.invalid" not in exported and len(exported.splitlines()) == 4
 
     other = make_settings(Path(str(tmp_path)) / "other")
@@ -179,3 +192,42 @@ def test_a_batch_that_collides_on_insert_loses_only_the_colliding_row(db_setting
     assert report.imported == {"active": 2}
     assert [(i.line, i.kind) for i in report.issues] == [(4, "duplicate")]
     assert count(db_settings) == 2
+
+
+FORMULAS = ["=cmd|' /C calc'!A0", "@SUM(A1)", "+1", "-2+3", "\tx", "\rx"]
+
+
+@pytest.mark.parametrize("value", FORMULAS)
+def test_a_cell_a_spreadsheet_would_run_is_neutralised(value: str) -> None:
+    assert neutralised(value) == "'" + value
+    assert unneutralised(neutralised(value)) == value
+
+
+@pytest.mark.parametrize("value", ["plain", "'quoted by the reader", "''two", "'=already", "", "a=b", "x@y"])
+def test_import_undoes_only_what_export_added(value: str) -> None:
+    assert unneutralised(neutralised(value)) == value
+    added = neutralised(value) != value
+    assert added == (value == "'=already")  # only a ' before a formula character needs one more
+
+
+def test_reader_typed_formulas_round_trip_through_export_and_import(settings: Settings, tmp_path: object) -> None:
+    from pathlib import Path
+
+    from tests.conftest import make_settings
+
+    migrate.upgrade(settings)
+    hostile = HEADER + 'alice@example.org,llm,"=1+1; @SUM(A1)",+cmd,-Eve,daily,UTC,8,\n'
+    run_import(settings, hostile, confirmed=True)
+    with session_scope(settings) as session:
+        exported = "".join(export_lines(session))
+    row = exported.splitlines()[1]
+    assert "'=1+1; @SUM(A1)" in row and ",'+cmd," in row and ",'-Eve," in row
+    for cell in next(csv.reader([row])):
+        assert not cell.startswith(("=", "+", "-", "@", "\t", "\r"))
+
+    other = make_settings(Path(str(tmp_path)) / "other")
+    migrate.upgrade(other)
+    run_import(other, exported, confirmed=True)
+    with session_scope(other) as session:
+        prefs = preferences_of(session.scalars(select(Subscriber)).one())
+    assert prefs.keywords == ("=1+1", "@SUM(A1)") and prefs.exclude == ("+cmd",) and prefs.authors == ("-Eve",)
