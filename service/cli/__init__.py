@@ -7,7 +7,7 @@ import sys
 import typer
 
 from config.settings import SettingsError
-from service.cli import admin, db, demo, digest, ingest, serve, subscribers, subscribers_csv  # noqa: F401  (subscribers_csv adds import/export)
+from service.cli import admin, db, demo, digest, dkim, ingest, serve, subscribers, subscribers_csv  # noqa: F401  (subscribers_csv adds import/export)
 from service.cli.errors import UNREACHABLE, UsageError, unreachable_line
 
 app = typer.Typer(
@@ -23,6 +23,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(subscribers.app, name="subscribers")
 app.add_typer(digest.app, name="digest")
 app.add_typer(admin.app, name="admin")
+app.add_typer(dkim.app, name="dkim")
 demo.register(app)
 
 
