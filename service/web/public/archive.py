@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
+from service.digests.compose import vote_urls
 from service.storage.db import session_scope
 from service.storage.models import Delivery
 from service.subscribers.tokens import link
@@ -60,7 +61,7 @@ async def digest(request: Request, token: str) -> Response:
             delivery = session.get(Delivery, delivery_id) if isinstance(delivery_id, int) else None
             if delivery is None or delivery.subscriber_id != subscriber.id or delivery.status != "sent":
                 raise PageError(404, "Digest not found", "This digest does not exist or was never sent.")
-            papers = delivered_papers(session, delivery)
+            papers = delivered_papers(session, delivery, lambda pid: vote_urls(settings, subscriber, pid))
             version = subscriber.token_version
             return {
                 "page_title": "Your digest",

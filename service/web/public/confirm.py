@@ -9,14 +9,8 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
-from service.subscribers.lifecycle import (
-    AddressTaken,
-    Confirmed,
-    LinkError,
-    Mail,
-    confirm,
-    resend_confirmation,
-)
+from service.actions.readers import confirm, resend_confirmation
+from service.subscribers.lifecycle import AddressTaken, Confirmed, LinkError, Mail
 from service.subscribers.tokens import ExpiredToken, make_token
 from service.web.public.context import (
     PageError,

@@ -215,8 +215,10 @@ def past_deliveries(session: Session, subscriber_id: int, limit: int = 200) -> S
     return session.scalars(query).all()
 
 
-def delivered_papers(session: Session, delivery: Delivery) -> list[PaperView]:
-    """The papers of one sent digest, in the order they were sent, with why each was picked."""
+def delivered_papers(session: Session, delivery: Delivery,
+                     votes: Callable[[int], tuple[str, str]] | None = None) -> list[PaperView]:
+    """The papers of one sent digest, in the order they were sent, with why each was picked
+    (and VOTES(paper id): the reader's 👍 / 👎 links, as the mail had them)."""
     rows = session.execute(
         select(DeliveryPaper, Paper)
         .join(Paper, Paper.id == DeliveryPaper.paper_id)
@@ -224,4 +226,6 @@ def delivered_papers(session: Session, delivery: Delivery) -> list[PaperView]:
         .order_by(DeliveryPaper.rank)
     ).all()
     names = {slug: name for slug, name in session.execute(select(Topic.slug, Topic.name))}
-    return [paper_view(digest_paper(paper, stored_match(paper.id, dp.rank, dp.reasons), names)) for dp, paper in rows]
+    return [paper_view(digest_paper(paper, stored_match(paper.id, dp.rank, dp.reasons), names,
+                                    votes(paper.id) if votes else None))
+            for dp, paper in rows]

@@ -95,27 +95,28 @@ async def hand_over(request: Request, mail: Mail | None) -> None:
 
 
 def public(request: Request) -> Public:
-    return request.app.state.public  # type: ignore[no-any-return]
+    return request.app.state.public
 
 
-async def read_form(request: Request) -> FormData:
-    """The urlencoded (or multipart) body; 413 when too big, 415 when not a form."""
+async def read_form(request: Request, max_bytes: int = MAX_FORM_BYTES, max_files: int = 0) -> FormData:
+    """The urlencoded (or multipart) body; 413 when over MAX_BYTES, 415 when not a form. Only a
+    form that takes a file (MAX_FILES) gets one, and a larger bound for it."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if not kind and request.headers.get("content-length", "0") == "0":
         return FormData()  # an empty POST is an empty form (and fails its CSRF check)
     if kind not in ("application/x-www-form-urlencoded", "multipart/form-data"):
         raise PageError(415, "Not a form", "This address only accepts form submissions from our pages.")
     length = request.headers.get("content-length")
-    if length is not None and (not length.isdigit() or int(length) > MAX_FORM_BYTES):
+    if length is not None and (not length.isdigit() or int(length) > max_bytes):
         raise PageError(413, "Form too large", "That form was far larger than any of ours; nothing was saved.")
     body = b""
     async for chunk in request.stream():
         body += chunk
-        if len(body) > MAX_FORM_BYTES:
+        if len(body) > max_bytes:
             raise PageError(413, "Form too large", "That form was far larger than any of ours; nothing was saved.")
     # Parsed from the bytes read, so the size bound also holds for a chunked body.
     request._body = body  # starlette's form() reads this cached body
-    return await request.form(max_files=0, max_fields=200)
+    return await request.form(max_files=max_files, max_fields=200)
 
 
 def check_csrf(request: Request, form: FormData, name: str) -> None:

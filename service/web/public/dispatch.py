@@ -10,10 +10,14 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from config.settings import Settings
 from service.subscribers.lifecycle import Mail
 from service.task_queue import TaskQueue
+
+if TYPE_CHECKING:
+    from service.mail.toolkit import DeliveryTools
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +33,8 @@ def celery_dispatch(settings: Settings) -> Callable[[Mail], None]:
 
 def inline_dispatch(settings: Settings) -> Callable[[Mail], None]:
     @functools.cache
-    def tools():  # type: ignore[no-untyped-def]
-        from service.digests.deliver import DeliveryTools
+    def tools() -> DeliveryTools:
+        from service.mail.toolkit import DeliveryTools
 
         return DeliveryTools.from_settings(settings)
 

@@ -11,9 +11,12 @@ from collections.abc import Collection
 from typing import Any
 
 from pydantic import ValidationError
-from starlette.datastructures import FormData
+from starlette.datastructures import ImmutableMultiDict, UploadFile
 
 from service.subscribers.preferences import Preferences, split_terms
+
+# A posted form (FormData) or a query string (QueryParams, the live preview's).
+Fields = ImmutableMultiDict[str, UploadFile | str]
 
 # Far above any real list (50 terms of 100 characters), far below a flood.
 MAX_FIELD_CHARS = 6000
@@ -42,7 +45,7 @@ class FormErrors(Exception):
         self.errors = errors
 
 
-def _value(form: FormData, name: str) -> str | None:
+def _value(form: Fields, name: str) -> str | None:
     value = form.get(name)
     return value if isinstance(value, str) else None
 
@@ -56,7 +59,7 @@ def author_list(raw: str) -> list[str]:
 
 
 def preferences_from_form(
-    form: FormData, known_topics: Collection[str], base: Preferences, *, has_topics: bool = True
+    form: Fields, known_topics: Collection[str], base: Preferences, *, has_topics: bool = True
 ) -> Preferences:
     """BASE with every field the form sent replaced. HAS_TOPICS: the form shows the topic
     checkboxes, so none ticked means no topics (unticked boxes send nothing at all)."""
@@ -107,7 +110,7 @@ def _message(error: Any) -> str:
     return message
 
 
-def form_values(form: FormData) -> dict[str, Any]:
+def form_values(form: Fields) -> dict[str, Any]:
     """The submitted values, to fill the form again after an error (never re-parsed)."""
     values: dict[str, Any] = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
     values["topics"] = [t for t in form.getlist("topics") if isinstance(t, str)]

@@ -13,7 +13,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
 from service.subscribers.preferences import Preferences
-from service.subscribers.lifecycle import Mail, request_new_links, request_subscription
+from service.actions.readers import request_new_links, request_subscription
+from service.subscribers.lifecycle import Mail
 from service.subscribers.store import InvalidSubscriber, normalise_email
 from service.web.public.content import HomeData
 from service.web.public.context import (

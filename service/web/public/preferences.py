@@ -1,6 +1,8 @@
 """/preferences/{token}: edit what and when, see "what you would have got today" (rendered on
 the server; the script only refreshes it as the form changes), pause or resume, change the
-address (confirmed from the new mailbox), and the links to the archive and the feed."""
+address (confirmed from the new mailbox), and the links to the archive and the feed. What
+papermail learned and "more like these papers" are shown here too; their forms post to the
+routes in seeds.py."""
 
 from __future__ import annotations
 
@@ -16,13 +18,8 @@ from sqlalchemy.orm import Session
 from service.storage.db import session_scope
 from service.storage.models import Subscriber
 from service.subscribers.preferences import Preferences
-from service.subscribers.lifecycle import (
-    Mail,
-    request_address_change,
-    resubscribe,
-    save_preferences,
-    set_paused,
-)
+from service.actions.readers import request_address_change, resubscribe, save_preferences, set_paused
+from service.subscribers.lifecycle import Mail
 from service.subscribers.store import InvalidSubscriber, preferences_of
 from service.subscribers.tokens import link
 from service.web.public.content import matched_papers, preview_since
@@ -44,6 +41,7 @@ from service.web.public.forms import (
     prefs_values,
 )
 from service.web.public.home import checked_email, email_error, timezones
+from service.web.public.learned import learned_view
 from service.web.templating import render
 
 router = APIRouter()
@@ -57,10 +55,14 @@ DONE = {
     "address": "Your new address is confirmed. Links sent to the old address no longer work.",
     "address-sent": "We sent a confirmation link to the new address. The change happens when you open it.",
     "resubscribed": "You are subscribed again.",
+    "seeds-chosen": "The papers you picked are added to your seed papers.",
+    "seed-removed": "The seed paper is removed.",
+    "vote-removed": "The vote is removed.",
+    "reset": "papermail forgot what it learned from your votes and seed papers. Your settings are unchanged.",
 }
 
 
-def _load(request: Request, token: str) -> Subscriber:
+def load_subscriber(request: Request, token: str) -> Subscriber:
     state = public(request)
     with session_scope(state.settings) as session:
         subscriber, _ = linked_subscriber(session, state.settings, "preferences", token)
@@ -73,8 +75,9 @@ def _preview(request: Request, subscriber: Subscriber, prefs: Preferences) -> li
     return matched_papers(state.settings, window, subscriber, prefs, preview_since(window, prefs))
 
 
-def _context(request: Request, subscriber: Subscriber, token: str, values: dict[str, Any],
-             errors: dict[str, str], prefs: Preferences) -> dict[str, Any]:
+def page_context(request: Request, subscriber: Subscriber, token: str, values: dict[str, Any],
+                 errors: dict[str, str], prefs: Preferences, **extra: Any) -> dict[str, Any]:
+    """Everything the page shows; EXTRA: what a form just did (the seed form's report)."""
     state = public(request)
     settings, sid, version = state.settings, subscriber.id, subscriber.token_version
     return {
@@ -91,15 +94,18 @@ def _context(request: Request, subscriber: Subscriber, token: str, values: dict[
         "archive_url": link(settings, "archive", sid, version),
         "feed_url": link(settings, "feed", sid, version),
         "unsubscribe_url": link(settings, "unsubscribe", sid, version),
+        "learned": learned_view(settings, sid),
+        "seeds_result": None,
+        **extra,
     }
 
 
 @router.get("/preferences/{token}")
 async def show(request: Request, token: str) -> Response:
     def run() -> dict[str, Any]:
-        subscriber = _load(request, token)
+        subscriber = load_subscriber(request, token)
         prefs = preferences_of(subscriber)
-        return _context(request, subscriber, token, prefs_values(prefs, subscriber.email), {}, prefs)
+        return page_context(request, subscriber, token, prefs_values(prefs, subscriber.email), {}, prefs)
 
     return render(request, "public/preferences.html", await run_in_threadpool(run))
 
@@ -111,15 +117,15 @@ async def save(request: Request, token: str) -> Response:
     state = public(request)
 
     def run() -> dict[str, Any] | None:
-        subscriber = _load(request, token)
+        subscriber = load_subscriber(request, token)
         stored = preferences_of(subscriber)
         known = state.home.data(state.settings, datetime.now(UTC)).slugs
         try:
             prefs = preferences_from_form(form, known, stored)
         except FormErrors as exc:
             values = {**prefs_values(stored, subscriber.email), **form_values(form)}
-            return _context(request, subscriber, token, values, exc.errors, stored)
-        _change(request, token, lambda session, sub: save_preferences(sub, prefs, datetime.now(UTC)))
+            return page_context(request, subscriber, token, values, exc.errors, stored)
+        _change(request, token, lambda session, sub: save_preferences(session, sub, prefs, datetime.now(UTC)))
         return None
 
     context = await run_in_threadpool(run)
@@ -134,10 +140,10 @@ async def preview(request: Request, token: str) -> Response:
     state = public(request)
 
     def run() -> tuple[dict[str, Any], int]:
-        subscriber = _load(request, token)
+        subscriber = load_subscriber(request, token)
         known = state.home.data(state.settings, datetime.now(UTC)).slugs
         try:
-            prefs = preferences_from_form(request.query_params, known, preferences_of(subscriber))  # type: ignore[arg-type]
+            prefs = preferences_from_form(request.query_params, known, preferences_of(subscriber))
         except FormErrors as exc:
             return {"preview": [], "errors": exc.errors}, 422
         return {"preview": _preview(request, subscriber, prefs), "errors": {}}, 200
@@ -167,19 +173,19 @@ async def _post_action(request: Request, token: str, form_name: str, done: str,
 @router.post("/preferences/{token}/pause")
 async def pause(request: Request, token: str) -> Response:
     return await _post_action(request, token, "pause", "paused",
-                              lambda _s, sub: set_paused(sub, True, datetime.now(UTC)))
+                              lambda s, sub: set_paused(s, sub, True, datetime.now(UTC)))
 
 
 @router.post("/preferences/{token}/resume")
 async def resume(request: Request, token: str) -> Response:
     return await _post_action(request, token, "resume", "resumed",
-                              lambda _s, sub: set_paused(sub, False, datetime.now(UTC)))
+                              lambda s, sub: set_paused(s, sub, False, datetime.now(UTC)))
 
 
 @router.post("/preferences/{token}/resubscribe")
 async def resubscribe_here(request: Request, token: str) -> Response:
     return await _post_action(request, token, "resubscribe", "resubscribed",
-                              lambda _s, sub: resubscribe(sub, datetime.now(UTC)))
+                              lambda s, sub: resubscribe(s, sub, datetime.now(UTC)))
 
 
 @router.post("/preferences/{token}/email")
@@ -194,10 +200,10 @@ async def change_email(request: Request, token: str) -> Response:
         problem = email_error(exc)
 
         def run() -> dict[str, Any]:
-            subscriber = _load(request, token)
+            subscriber = load_subscriber(request, token)
             prefs = preferences_of(subscriber)
             values = {**prefs_values(prefs, subscriber.email), "new_email": text(form, "email")[:400]}
-            return _context(request, subscriber, token, values, {"new_email": problem}, prefs)
+            return page_context(request, subscriber, token, values, {"new_email": problem}, prefs)
 
         return render(request, "public/preferences.html", await run_in_threadpool(run), status_code=422)
     limit(request, "address change", (state.limits.link_address, f"address:{address}"))

@@ -13,7 +13,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
 from service.storage.models import Subscriber
-from service.subscribers.lifecycle import Mail, resubscribe, unsubscribe
+from service.actions.readers import resubscribe, unsubscribe
+from service.subscribers.lifecycle import Mail
 from service.subscribers.tokens import link
 from service.web.public.context import (
     check_csrf,
@@ -44,7 +45,7 @@ def _run(request: Request, token: str, action: Any = None) -> tuple[Subscriber, 
     state = public(request)
     with writing(state) as session:
         subscriber, _ = linked_subscriber(session, state.settings, "unsubscribe", token)
-        result = action(subscriber) if action is not None else None
+        result = action(session, subscriber) if action is not None else None
         return subscriber, result if isinstance(result, Mail) else None
 
 
@@ -60,7 +61,7 @@ async def unsubscribe_post(request: Request, token: str) -> Response:
     if form.get(ONE_CLICK[0]) != ONE_CLICK[1]:
         check_csrf(request, form, "unsubscribe")
     subscriber, _ = await run_in_threadpool(
-        _run, request, token, lambda sub: unsubscribe(sub, datetime.now(UTC))
+        _run, request, token, lambda session, sub: unsubscribe(session, sub, datetime.now(UTC))
     )
     # 200 with the result, never a redirect: a one-click client does not follow one.
     return render(request, "public/unsubscribe.html", _context(request, subscriber, token))
@@ -70,6 +71,6 @@ async def unsubscribe_post(request: Request, token: str) -> Response:
 async def resubscribe_post(request: Request, token: str) -> Response:
     form = await read_form(request)
     check_csrf(request, form, "resubscribe")
-    _, mail = await run_in_threadpool(_run, request, token, lambda sub: resubscribe(sub, datetime.now(UTC)))
+    _, mail = await run_in_threadpool(_run, request, token, lambda session, sub: resubscribe(session, sub, datetime.now(UTC)))
     await hand_over(request, mail)
     return RedirectResponse(f"/unsubscribe/{token}?done=resubscribed", status_code=303)

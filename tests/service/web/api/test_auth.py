@@ -18,7 +18,7 @@ from service.web.api import api_routes
 from tests.service.web.api.conftest import assert_error, new_token
 
 # A value for each path parameter: the route must refuse before it looks the row up.
-PARAMS = {"subscriber_id": "1", "delivery_id": "1", "slug": "llm", "name": "hf-daily"}
+PARAMS = {"subscriber_id": "1", "delivery_id": "1", "seed_id": "1", "slug": "llm", "name": "hf-daily"}
 
 
 def calls(app: FastAPI) -> list[tuple[str, str]]:

@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 
 from config.settings import Settings
 from service.storage.db import session_scope
-from service.digests.deliver import DeliveryTools
+from service.mail.toolkit import DeliveryTools
 from service.digests.run import run_foreground
 from service.storage.models import Delivery, DeliveryPaper, Paper, Subscriber
 from service.subscribers.tokens import link, make_token

@@ -1,0 +1,44 @@
+"""What the preferences page shows under "What papermail learned": the papers the reader liked
+and disliked, their seed papers, and the terms that weigh most in their learned profile."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+from config.settings import Settings
+from service.actions.seeds import SeedView, seeds_of
+from service.actions.votes import UP, VotedPaper, votes_of
+from service.storage.db import session_scope
+
+SHOWN_TERMS = 12
+
+
+@dataclass(frozen=True)
+class LearnedView:
+    liked: list[VotedPaper] = field(default_factory=list)
+    disliked: list[VotedPaper] = field(default_factory=list)
+    seeds: list[SeedView] = field(default_factory=list)
+    terms: list[str] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.liked or self.disliked or self.seeds)
+
+
+def profile_terms(session: Session, subscriber_id: int, limit: int = SHOWN_TERMS) -> list[str]:
+    """The call site for service.matching's ``top_profile_terms`` (the learned-profile engine,
+    built separately): until it exists there are no learned terms to show."""
+    return []
+
+
+def learned_view(settings: Settings, subscriber_id: int) -> LearnedView:
+    with session_scope(settings) as session:
+        votes = votes_of(session, subscriber_id)
+        return LearnedView(
+            liked=[v for v in votes if v.value == UP],
+            disliked=[v for v in votes if v.value != UP],
+            seeds=seeds_of(session, subscriber_id),
+            terms=profile_terms(session, subscriber_id),
+        )
