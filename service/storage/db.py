@@ -32,7 +32,20 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # Deleted and overwritten content is zeroed, not left in free space: an erased subscriber's
+    # address must not survive in the file (see checkpoint_wal for the WAL's copies).
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
+
+
+def checkpoint_wal(settings: Settings) -> None:
+    """On SQLite, move the WAL into the database file and truncate it, so the WAL keeps no older
+    copy of a page (run after an erase). Readers still holding an old snapshot keep their frames
+    until they finish; a later checkpoint then takes them. A no-op on PostgreSQL."""
+    engine = get_engine(settings)
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 _ENGINES: dict[str, Engine] = {}

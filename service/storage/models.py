@@ -6,13 +6,14 @@ Every datetime column is stored as UTC. JSON columns hold lists/dicts that are r
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -78,6 +79,10 @@ class Paper(Base):
     categories: Mapped[list[str]] = mapped_column(default=list)
     primary_category: Mapped[str | None] = mapped_column(String(32))
     published_at: Mapped[datetime | None]
+    # The day the paper's source announced it (HF's daily date, arXiv's announcement date, a
+    # feed's published date): the day it belongs to on the front page and in a digest's "new"
+    # window. Never ingestion time, so a backfill or an old file is never news.
+    announced_on: Mapped[date | None] = mapped_column(Date, index=True)
     # Never moves once set: a re-announcement or re-poll does not make an old paper new.
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     # Set by ingestion to the poll's time when metadata changed (not on re-classification).
