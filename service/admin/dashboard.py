@@ -179,7 +179,7 @@ def stacked_bars(title: str, days: Sequence[date], series: Mapping[str, Sequence
     parts = _legend(list(series), left, 14) + _axes(top, days, left, plot_w, plot_h, pad_top)
     slot = plot_w / max(1, len(days))
     for i, day in enumerate(days):
-        base = pad_top + plot_h
+        base = float(pad_top + plot_h)
         for name, values in series.items():
             h = plot_h * values[i] / top
             if h <= 0:

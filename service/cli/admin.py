@@ -8,14 +8,15 @@ from datetime import UTC, datetime
 import typer
 
 from config.settings import get_settings
-from service.admin import audit
-from service.admin.users import AdminError, create_admin
-from service.admin.api_tokens import TokenError, create_token, list_tokens, revoke_token
+from service.actions.admin import add_admin, issue_api_token, revoke_api_token
+from service.admin.api_tokens import TokenError, list_tokens
+from service.admin.users import AdminError
 from service.cli.errors import UsageError
 from service.storage.db import session_scope
 from service.storage.migrate import upgrade
 
 app = typer.Typer(help="Admin accounts and API tokens.", no_args_is_help=True)
+ACTOR = "cli"  # how the audit log names whoever ran these commands
 
 
 def read_password(from_stdin: bool) -> str:
@@ -39,8 +40,7 @@ def create_user(
     upgrade(settings)
     try:
         with session_scope(settings) as session:
-            user = create_admin(session, email, password, datetime.now(UTC))
-            audit.record(session, "cli", "admin.create", "admin_user", user.id, None, {"email": user.email})
+            user = add_admin(session, email, password, actor=ACTOR, now=datetime.now(UTC))
             address = user.email
     except AdminError as exc:
         raise UsageError(str(exc)) from None
@@ -54,8 +54,7 @@ def create_token_command(name: str = typer.Argument(..., help="What the token is
     upgrade(settings)
     try:
         with session_scope(settings) as session:
-            row, token = create_token(session, name, datetime.now(UTC))
-            audit.record(session, "cli", "api_token.create", "api_token", row.id, None, {"name": row.name})
+            row, token = issue_api_token(session, name, actor=ACTOR, now=datetime.now(UTC))
             token_id = row.id
     except TokenError as exc:
         raise UsageError(str(exc)) from None
@@ -81,8 +80,6 @@ def revoke_token_command(token_id: int = typer.Argument(..., help="The id from l
     settings = get_settings()
     upgrade(settings)
     with session_scope(settings) as session:
-        row = revoke_token(session, token_id, datetime.now(UTC))
-        if row is None:
+        if revoke_api_token(session, token_id, actor=ACTOR, now=datetime.now(UTC)) is None:
             raise UsageError(f"no API token {token_id}")
-        audit.record(session, "cli", "api_token.revoke", "api_token", row.id, None, {"name": row.name})
     typer.echo(f"token {token_id} revoked")

@@ -8,11 +8,14 @@ from typing import Any
 import typer
 
 from config.settings import get_settings
+from service.actions.seeds import add_seeds
+from service.actions.subscribers import add_subscriber
 from service.cli.errors import UsageError
 from service.storage.db import session_scope
 from service.storage.migrate import upgrade
 from service.subscribers.preferences import split_terms
-from service.subscribers.store import InvalidSubscriber, create_subscriber, parse_preferences
+from service.subscribers.seed_refs import BadRef, parse_each
+from service.subscribers.store import InvalidSubscriber, parse_preferences
 from service.topics.store import current_taxonomy
 
 app = typer.Typer(help="Manage subscribers.", no_args_is_help=True)
@@ -32,6 +35,8 @@ def add(
     send_hour: int = typer.Option(None, "--send-hour", help="Local hour 0-23."),
     timezone: str = typer.Option(None, "--timezone", help="IANA name, e.g. Europe/Paris."),
     confirmed: bool = typer.Option(False, "--confirmed", help="The admin attests consent: active at once."),
+    like: list[str] = typer.Option([], "--like", help='A paper for "more like these": an arXiv id, an arXiv or '
+                                   "Hugging Face paper URL, or an exact title (repeatable)."),
 ) -> None:
     """Create a subscriber (pending unless --confirmed)."""
     settings = get_settings()
@@ -43,11 +48,21 @@ def add(
     }
     data = {name: value for name, value in given.items() if value not in (None, [])}
     try:
+        seeds = parse_each(like)
+    except BadRef as exc:
+        raise UsageError(f"--like {exc}") from None
+    seeded = ""
+    try:
         with session_scope(settings) as session:
             taxonomy = current_taxonomy(session)
             prefs = parse_preferences(data, set(taxonomy.slugs))
-            subscriber = create_subscriber(session, email, prefs, confirmed=confirmed, now=datetime.now(UTC))
+            subscriber = add_subscriber(session, email, prefs, confirmed=confirmed, actor="cli", now=datetime.now(UTC))
             address, status = subscriber.email, subscriber.status
+            if seeds:
+                added = add_seeds(session, subscriber, seeds, "cli", datetime.now(UTC))
+                if added.ambiguous:  # nothing is created: the command line cannot ask which
+                    raise UsageError(f"--like {added.ambiguous[0].describe()}")
+                seeded = f", {added.summary()}"
     except InvalidSubscriber as exc:
         raise UsageError(str(exc)) from None
-    typer.echo(f"{address}: {status}")
+    typer.echo(f"{address}: {status}{seeded}")

@@ -12,12 +12,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from config.settings import get_settings
+from service.actions.subscribers import import_subscribers, note_export
 from service.cli.errors import UsageError
 from service.cli.subscribers import app
-from service.subscribers.csv_import import import_subscribers
-from service.subscribers.csv_format import CsvFormatError, export_lines, parse_rows
 from service.storage.db import session_scope
 from service.storage.migrate import upgrade
+from service.subscribers.csv_format import CsvFormatError, export_lines, parse_rows
 from service.task_queue import TaskQueue
 from service.topics.store import current_taxonomy
 
@@ -74,6 +74,8 @@ def export_csv() -> None:
     settings = get_settings()
     upgrade(settings)
     out = sys.stdout
+    with session_scope(settings) as session:
+        note_export(session, actor="cli")  # as an admin's export is: every address leaves papermail
     with session_scope(settings) as session:
         for line in export_lines(session):
             out.write(line)

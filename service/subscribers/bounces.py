@@ -10,9 +10,10 @@ Formats (detected from the document itself):
   the admin confirms it by opening its SubscribeURL (no network call from here);
 - Postmark bounce and spam-complaint webhooks (``Type`` HardBounce, SoftBounce, SpamComplaint...).
 
-Effect (``apply_events``): a hard bounce or a complaint suppresses the address at once; soft
-bounces suppress once a subscriber has ``soft_limit`` of them. The planner only takes
-``active`` subscribers, so a suppressed address is never mailed until an admin lifts it.
+Effect (``count_bounce``; applied with its audit row by ``service.actions.bounces``): a hard
+bounce or a complaint suppresses the address at once; soft bounces suppress once a subscriber
+has ``soft_limit`` of them. The planner only takes ``active`` subscribers, so a suppressed
+address is never mailed until an admin lifts it.
 """
 
 from __future__ import annotations
@@ -22,11 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy.orm import Session
-
-from service.admin import audit
 from service.storage.models import Subscriber
-from service.subscribers.store import InvalidSubscriber, find_by_email, normalise_email
 
 Kind = Literal["hard", "soft", "complaint"]
 Outcome = Literal["suppressed", "counted", "already_suppressed", "unknown_address", "invalid_address"]
@@ -172,17 +169,8 @@ class EventResult:
     outcome: Outcome
 
 
-def apply_event(session: Session, event: BounceEvent, now: datetime, soft_limit: int) -> EventResult:
-    try:
-        address = normalise_email(event.address)
-    except InvalidSubscriber:
-        return EventResult(event.address, event.kind, "invalid_address")
-    subscriber = find_by_email(session, address)
-    if subscriber is None:
-        return EventResult(address, event.kind, "unknown_address")
-    if subscriber.status == "suppressed":
-        return EventResult(address, event.kind, "already_suppressed")
-    before = audit.snapshot(subscriber, ("status", "soft_bounces", "suppressed_reason"))
+def count_bounce(subscriber: Subscriber, event: BounceEvent, now: datetime, soft_limit: int) -> Outcome:
+    """Pure: the columns one bounce sets on a subscriber not suppressed yet, and the outcome."""
     outcome: Outcome = "suppressed"
     if event.kind == "soft":
         subscriber.soft_bounces += 1
@@ -195,21 +183,4 @@ def apply_event(session: Session, event: BounceEvent, now: datetime, soft_limit:
         subscriber.status = "suppressed"
         subscriber.suppressed_reason = f"{'complaint' if event.kind == 'complaint' else 'hard bounce'}: {event.reason}"
     subscriber.updated_at = now
-    after = audit.snapshot(subscriber, ("status", "soft_bounces", "suppressed_reason"))
-    audit.record(session, f"webhook:{event.format}", f"bounce.{event.kind}", "subscriber", subscriber.id, before, after)
-    return EventResult(address, event.kind, outcome)
-
-
-def apply_events(session: Session, events: list[BounceEvent], now: datetime, soft_limit: int = 5) -> list[EventResult]:
-    return [apply_event(session, event, now, soft_limit) for event in events]
-
-
-def lift_suppression(session: Session, subscriber: Subscriber, actor: str, now: datetime) -> None:
-    """Back to active (or pending if never confirmed); the bounce count starts again."""
-    before = audit.snapshot(subscriber, ("status", "soft_bounces", "suppressed_reason"))
-    subscriber.status = "active" if subscriber.confirmed_at is not None else "pending"
-    subscriber.suppressed_reason = None
-    subscriber.soft_bounces = 0
-    subscriber.updated_at = now
-    audit.record(session, actor, "subscriber.lift_suppression", "subscriber", subscriber.id, before,
-                 audit.snapshot(subscriber, ("status", "soft_bounces", "suppressed_reason")))
+    return outcome

@@ -18,7 +18,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from config.settings import Settings
-from service.admin import audit
 from service.subscribers.csv_format import GoodRow, RowIssue, import_status
 from service.storage.db import session_scope
 from service.storage.models import Subscriber
@@ -111,20 +110,19 @@ def import_batch(session: Session, batch: list[GoodRow], report: ImportReport, n
     return [id_ for id_, status in kept if status == "pending"]
 
 
-def import_subscribers(
+def import_rows(
     settings: Settings,
     rows: Iterable[GoodRow | RowIssue],
     *,
     confirmed: bool,
     dry_run: bool,
     now: datetime,
-    actor: str,
-    source_name: str = "csv",
     on_row: Callable[[int], None] | None = None,
     confirm: ConfirmHook | None = None,
     batch_size: int = BATCH_SIZE,
 ) -> ImportReport:
-    """Import ROWS; broken and duplicate rows go to the report and never stop the others."""
+    """Import ROWS; broken and duplicate rows go to the report and never stop the others.
+    service.actions.subscribers.import_subscribers is the action around it (with its audit row)."""
     report = ImportReport(dry_run=dry_run, confirmed=confirmed, confirmations_queued=0 if confirm else None)
     batch: list[GoodRow] = []
 
@@ -147,10 +145,4 @@ def import_subscribers(
     if batch:
         flush()
     report.issues.sort(key=lambda issue: issue.line)
-    if not dry_run:
-        with session_scope(settings) as session:
-            audit.record(session, actor, "subscribers.import", "subscriber", None, None, {
-                "source": source_name, "confirmed": confirmed, "imported": dict(report.imported),
-                "skipped": dict(report.issue_counts()),
-            })
     return report

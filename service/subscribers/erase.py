@@ -10,6 +10,7 @@ dates, and nothing left can be tied back to the person. Scrubbed:
 - another subscriber's pending address change to this address;
 - delivery error texts naming the address (SMTP replies quote it), from anyone's deliveries;
 - the match reasons of the papers sent to them (their keywords and authors);
+- their votes and seed papers (what they liked says who they are), deleted;
 - audit log snapshots about them, and any audit snapshot or actor naming the address;
 - ``.eml`` files in the outbox addressed to them (deleted after the database commit).
 """
@@ -24,14 +25,11 @@ from email.policy import default as default_policy
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Text, cast, func, or_, select, true, update
+from sqlalchemy import Text, cast, delete, func, or_, select, true, update
 from sqlalchemy.orm import Session
 
-from config.settings import Settings
-from service.admin import audit
-from service.storage.db import session_scope
 from service.mail.outbox import list_outbox
-from service.storage.models import AuditLog, Delivery, DeliveryPaper, Subscriber
+from service.storage.models import AuditLog, Delivery, DeliveryPaper, Seed, Subscriber, Vote
 
 ERASED = "erased"
 REDACTED = "[erased]"
@@ -51,6 +49,11 @@ class EraseReport:
     reasons_cleared: int = 0
     audit_rows_scrubbed: int = 0
     outbox_files: list[Path] = field(default_factory=list)
+
+    def delete_outbox_files(self) -> None:
+        """After the commit: a message is gone only once nothing can roll the erase back."""
+        for path in self.outbox_files:
+            path.unlink(missing_ok=True)
 
     def line(self) -> str:
         return (f"subscriber {self.subscriber_id} erased: {self.deliveries_scrubbed} delivery errors, "
@@ -118,10 +121,10 @@ def outbox_files_for(directory: Path, address: str) -> list[Path]:
     return found
 
 
-def erase_subscriber(session: Session, subscriber: Subscriber, actor: str, now: datetime,
-                     outbox_dir: Path | None = None) -> EraseReport:
+def scrub_personal_data(session: Session, subscriber: Subscriber, now: datetime,
+                        outbox_dir: Path | None = None) -> EraseReport:
     """Scrub SUBSCRIBER's personal data in SESSION (the caller commits, then deletes
-    report.outbox_files)."""
+    report.outbox_files). service.actions.subscribers.erase_subscriber is the action around it."""
     report = EraseReport(subscriber.id)
     addresses = [a for a in {subscriber.email, subscriber.pending_email} if a and subscriber.status != ERASED]
     subscriber.email = tombstone_address(subscriber.id)
@@ -142,6 +145,8 @@ def erase_subscriber(session: Session, subscriber: Subscriber, actor: str, now: 
     report.reasons_cleared = session.execute(
         update(DeliveryPaper).where(DeliveryPaper.subscriber_id == subscriber.id).values(reasons={})
     ).rowcount  # type: ignore[attr-defined]
+    session.execute(delete(Vote).where(Vote.subscriber_id == subscriber.id))
+    session.execute(delete(Seed).where(Seed.subscriber_id == subscriber.id))
     for address in addresses:
         for other in session.scalars(select(Subscriber).where(_may_mention(Subscriber.pending_email, address))):
             if other.pending_email and other.pending_email.casefold() == address.casefold():
@@ -155,17 +160,4 @@ def erase_subscriber(session: Session, subscriber: Subscriber, actor: str, now: 
         report.audit_rows_scrubbed += _scrub_audit(session, subscriber.id, address)
         if outbox_dir is not None:
             report.outbox_files += outbox_files_for(outbox_dir, address)
-    audit.record(session, actor, "subscriber.erase", "subscriber", subscriber.id, None, {"status": ERASED})
-    return report
-
-
-def erase(settings: Settings, subscriber_id: int, actor: str, now: datetime) -> EraseReport | None:
-    """Erase one subscriber and commit; None when there is no such subscriber."""
-    with session_scope(settings) as session:
-        subscriber = session.get(Subscriber, subscriber_id)
-        if subscriber is None:
-            return None
-        report = erase_subscriber(session, subscriber, actor, now, settings.outbox_dir)
-    for path in report.outbox_files:
-        path.unlink(missing_ok=True)
     return report

@@ -20,12 +20,8 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from config.settings import Settings
-from service.subscribers.bounces import (
-    BounceFormatError,
-    ParsedNotification,
-    apply_events,
-    parse_notification,
-)
+from service.actions.bounces import apply_events
+from service.subscribers.bounces import BounceFormatError, ParsedNotification, parse_notification
 from service.storage.db import session_scope
 from service.web.api.errors import ApiError, JsonErrorRoute, responses
 

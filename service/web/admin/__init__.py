@@ -25,8 +25,9 @@ from service.web.admin import (
     tokens,
     topics,
 )
+from service.web.admin.audit_lines import change_lines
 from service.web.admin.auth import Sessions
-from service.web.admin.pages import AdminState, change_lines
+from service.web.admin.state import AdminState
 from service.web.public.dispatch import default_dispatch
 from service.web.templating import install_web
 

@@ -26,10 +26,11 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.datastructures import FormData
 
 from config.settings import Settings
-from service.admin import audit
-from service.admin.users import LockoutPolicy, LoginFailed, authenticate
+from service.actions.admin import log_in
+from service.admin.users import LockoutPolicy, LoginFailed
 from service.storage.db import session_factory, session_scope
 from service.storage.models import AdminUser
+from service.web.admin.responses import message
 from service.web.security import CSRF_FIELD, Csrf, CsrfError
 
 SESSION_COOKIE = "papermail_admin"
@@ -92,18 +93,17 @@ def session_admin(settings: Settings, sessions: Sessions, cookie: str | None) ->
         return Admin(user.id, user.email)
 
 
-def log_in(settings: Settings, sessions: Sessions, email: str, password: str) -> tuple[Admin, str]:
+def sign_in(settings: Settings, sessions: Sessions, email: str, password: str) -> tuple[Admin, str]:
     """The admin and their new cookie value; LoginFailed / AccountLocked otherwise. The failure
     counter is committed even when the login fails (that is what the lockout counts)."""
     session = session_factory(settings)()
     try:
         now = datetime.now(UTC)
         try:
-            user = authenticate(session, email, password, now, LockoutPolicy.from_settings(settings))
+            user = log_in(session, email, password, now, LockoutPolicy.from_settings(settings))
         except LoginFailed:
             session.commit()
             raise
-        audit.record(session, user.email, "admin.login", "admin_user", user.id)
         admin, value = Admin(user.id, user.email), sessions.issue(user)
         session.commit()
         return admin, value
@@ -161,8 +161,6 @@ class AdminRoute(APIRoute):
                     return response
                 request.state.admin = admin
             if request.method == "POST":
-                from service.web.admin.pages import message
-
                 try:
                     form = await read_form(request)
                 except FormTooLarge:

@@ -11,7 +11,8 @@ from markupsafe import Markup
 from service.admin.dashboard import bar_list, dashboard_numbers, line_chart, stacked_bars
 from service.storage.db import session_scope
 from service.web.admin.auth import AdminRoute
-from service.web.admin.pages import now, page, settings_of, state
+from service.web.admin.responses import page
+from service.web.admin.state import now, settings_of, state
 
 router = APIRouter(prefix="/admin", route_class=AdminRoute, include_in_schema=False)
 # The topic/keyword counts read every active subscriber's preferences: at 100,000 that is

@@ -11,27 +11,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import func, select
 
-from service.admin import audit
-from service.storage.db import session_scope
+from service.actions.deliveries import RetryRefused, retry_delivery
 from service.digests.run import stamped_batches
+from service.storage.db import session_scope
 from service.storage.models import Delivery, Subscriber
 from service.web.admin.auth import AdminRoute
-from service.web.admin.pages import (
-    PAGE_SIZE,
-    admin_of,
-    back_to,
-    date_param,
-    done,
-    form_of,
-    int_param,
-    message,
-    notice,
-    now,
-    page,
-    settings_of,
-    state,
-    text,
-)
+from service.web.admin.forms import back_to, date_param, form_of, int_param, text
+from service.web.admin.responses import PAGE_SIZE, done, message, notice, page
+from service.web.admin.state import admin_of, now, settings_of, state
 
 router = APIRouter(prefix="/admin/deliveries", route_class=AdminRoute, include_in_schema=False)
 STATUSES = ("claimed", "sending", "sent", "failed", "skipped")
@@ -81,15 +68,12 @@ def retry(request: Request, delivery_id: int) -> Response:
         delivery = session.get(Delivery, delivery_id) if 1 <= delivery_id < 2**63 else None
         if delivery is None:
             return message(request, 404, "No such delivery", f"There is no delivery {delivery_id}.")
-        if delivery.status != "failed":
-            return message(request, 409, "Not retried", f"That digest is {delivery.status}; only a failed one is retried.")
-        status = session.scalar(select(Subscriber.status).where(Subscriber.id == delivery.subscriber_id))
-        if status != "active":
-            return message(request, 409, "Not retried", f"The subscriber is {status}; only active subscribers get digests.")
-        before = audit.snapshot(delivery, ("status", "attempts", "error"))
-        delivery.status, delivery.attempts, delivery.claimed_at = "claimed", 0, moment
-        audit.record(session, admin_of(request).actor, "delivery.retry", "delivery", delivery_id, before,
-                     audit.snapshot(delivery, ("status", "attempts", "error")))
+        try:
+            retry_delivery(session, delivery, actor=admin_of(request).actor, now=moment)
+        except RetryRefused as exc:
+            explained = (f"That digest is {exc.status}; only a failed one is retried." if exc.what == "delivery"
+                         else f"The subscriber is {exc.status}; only active subscribers get digests.")
+            return message(request, 409, "Not retried", explained)
     # Enqueued only once the claim is committed: a worker never sees a row it cannot take.
     for ids, token in stamped_batches(settings, [delivery_id], moment):
         state(request).queue.send_digest_batch(ids, token)

@@ -22,23 +22,15 @@ from markupsafe import Markup, escape
 from starlette.datastructures import UploadFile
 
 from config.settings import Settings
-from service.admin import audit
-from service.subscribers.csv_import import ConfirmHook, ImportReport, import_subscribers
-from service.subscribers.csv_format import COLUMNS, CsvFormatError, export_lines, parse_rows
+from service.actions.subscribers import import_subscribers, note_export
 from service.storage.db import session_scope
+from service.subscribers.csv_format import COLUMNS, CsvFormatError, export_lines, parse_rows
+from service.subscribers.csv_import import ConfirmHook, ImportReport
 from service.topics.store import current_taxonomy
 from service.web.admin.auth import AdminRoute
-from service.web.admin.pages import (
-    NAV,
-    admin_of,
-    form_of,
-    message,
-    now,
-    page,
-    settings_of,
-    state,
-    text,
-)
+from service.web.admin.forms import form_of, text
+from service.web.admin.responses import NAV, message, page
+from service.web.admin.state import admin_of, now, settings_of, state
 from service.web.security import CSRF_FIELD
 
 router = APIRouter(prefix="/admin", route_class=AdminRoute, include_in_schema=False)
@@ -166,7 +158,7 @@ def run(request: Request) -> Response:
 def export(request: Request) -> Response:
     settings = settings_of(request)
     with session_scope(settings) as session:
-        audit.record(session, admin_of(request).actor, "subscribers.export", "subscriber", None)
+        note_export(session, actor=admin_of(request).actor)
 
     def lines() -> Iterator[str]:
         with session_scope(settings) as session:

@@ -6,18 +6,20 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
-from service.admin import audit
+from service.actions.admin import log_out
 from service.admin.users import AccountLocked, LoginFailed
 from service.storage.db import session_scope
 from service.web.admin.auth import (
     SESSION_COOKIE,
     AdminRoute,
-    log_in,
     open_route,
     safe_next,
     session_admin,
+    sign_in,
 )
-from service.web.admin.pages import admin_of, form_of, page, state, text
+from service.web.admin.forms import form_of, text
+from service.web.admin.responses import page
+from service.web.admin.state import admin_of, state
 
 router = APIRouter(prefix="/admin", route_class=AdminRoute, include_in_schema=False)
 
@@ -34,7 +36,9 @@ def login_page(request: Request, error: str = "", email: str = "", status_code: 
 async def login_form(request: Request) -> Response:
     admin_state = state(request)
     cookie = request.cookies.get(SESSION_COOKIE)
-    if cookie and await run_in_threadpool(session_admin, admin_state.settings, admin_state.sessions, cookie):
+    signed_in = (await run_in_threadpool(session_admin, admin_state.settings, admin_state.sessions, cookie)
+                 if cookie else None)
+    if signed_in is not None:
         return RedirectResponse(safe_next(request.query_params.get("next")), status_code=303)
     return login_page(request)
 
@@ -48,7 +52,7 @@ async def login(request: Request) -> Response:
     if not email or not isinstance(password, str) or not password:
         return login_page(request, "Enter your address and password.", email, 400)
     try:
-        _, cookie = await run_in_threadpool(log_in, admin_state.settings, admin_state.sessions, email, password)
+        _, cookie = await run_in_threadpool(sign_in, admin_state.settings, admin_state.sessions, email, password)
     except AccountLocked as exc:
         return login_page(request, f"This account is locked: {exc}.", email, 429)
     except LoginFailed:
@@ -61,7 +65,7 @@ async def login(request: Request) -> Response:
 def _record_logout(request: Request) -> None:
     admin = admin_of(request)
     with session_scope(state(request).settings) as session:
-        audit.record(session, admin.actor, "admin.logout", "admin_user", admin.id)
+        log_out(session, admin.id, actor=admin.actor)
 
 
 @router.post("/logout")

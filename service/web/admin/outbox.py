@@ -15,7 +15,8 @@ from fastapi.responses import HTMLResponse, Response
 from service.mail import list_outbox, open_outbox_entry
 from service.mail.outbox import OutboxEntry
 from service.web.admin.auth import AdminRoute
-from service.web.admin.pages import message, page, settings_of
+from service.web.admin.responses import message, page
+from service.web.admin.state import settings_of
 
 router = APIRouter(prefix="/admin/outbox", route_class=AdminRoute, include_in_schema=False)
 SHOWN = 200

@@ -11,35 +11,34 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 from starlette.datastructures import FormData
 
-from config.settings import Settings, SourceConfig
-from service.admin import audit
-from service.storage.db import session_scope
+from config.settings import Settings
+from service.actions.sources import (
+    EDITABLE,
+    InvalidSource,
+    SourceExists,
+    add_source,
+    check_source,
+    note_ingest_now,
+    set_source_enabled,
+    update_source,
+)
 from service.ingest.health import source_health
 from service.ingest.poll import poll_source, sync_sources
+from service.storage.db import session_scope
 from service.storage.models import Source
 from service.web.admin.auth import AdminRoute
-from service.web.admin.pages import (
-    admin_of,
-    done,
-    form_of,
-    message,
-    notice,
-    now,
-    page,
-    settings_of,
-    text,
-)
+from service.web.admin.forms import form_of, text
+from service.web.admin.responses import done, message, notice, page
+from service.web.admin.state import admin_of, now, settings_of
 
 router = APIRouter(prefix="/admin/sources", route_class=AdminRoute, include_in_schema=False)
 KINDS = {"hf_daily": "Hugging Face Daily Papers (JSON)", "arxiv_rss": "arXiv RSS", "arxiv_api": "arXiv API (Atom)",
          "feed": "Any RSS/Atom feed"}
-EDITABLE = ("kind", "url", "poll_interval_minutes", "enabled")
 NOTICES = {"created": "Source added.", "saved": "Saved.", "enabled": "Enabled: polled at the next tick.",
            "disabled": "Disabled: no longer polled.",
            "ingesting": "Ingesting now, in the background; reload in a moment to see the result."}
@@ -52,12 +51,9 @@ def values_from(form: FormData, name: str) -> tuple[dict[str, Any], str]:
                               "poll_interval_minutes": int(raw_interval) if raw_interval.isdigit() else -1,
                               "enabled": text(form, "enabled") == "yes"}
     try:
-        SourceConfig(**values)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        return values, f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}"
-    if not values["url"].startswith(("http://", "https://")):
-        return values, "url: must be an http(s) URL"
+        check_source(values)
+    except InvalidSource as exc:
+        return values, str(exc)
     return values, ""
 
 
@@ -88,11 +84,11 @@ def create(request: Request) -> Response:
         return listing(request, values, error, 400)
     with session_scope(settings_of(request)) as session:
         sync_sources(session, settings_of(request))
-        if session.scalars(select(Source.id).where(Source.name == values["name"])).first() is not None:
+        try:
+            add_source(session, values, actor=admin_of(request).actor, now=now())
+        except SourceExists:
             session.rollback()
             return listing(request, values, f"A source named {values['name']!r} exists already.", 400)
-        session.add(Source(**values, created_at=now()))
-        audit.record(session, admin_of(request).actor, "source.create", "source", values["name"], None, values)
     return done("/admin/sources", "created")
 
 
@@ -124,53 +120,48 @@ def edit_form(request: Request, name: str) -> Response:
     return edit_page(request, name)
 
 
-def change(request: Request, name: str, changes: dict[str, Any], action: str) -> Source | None:
-    settings = settings_of(request)
-    with session_scope(settings) as session:
-        source = _source(session, settings, name)
-        if source is None:
-            return None
-        before = {field: getattr(source, field) for field in EDITABLE}
-        for field, value in changes.items():
-            setattr(source, field, value)
-        if changes.get("enabled") or "poll_interval_minutes" in changes:
-            source.next_poll_at = None  # due at beat's next tick, not after the old interval
-        audit.record(session, admin_of(request).actor, action, "source", name,
-                     *audit.changed(before, {field: getattr(source, field) for field in EDITABLE}))
-        return source
-
-
 @router.post("/{name}")
 def edit(request: Request, name: str) -> Response:
     values, error = values_from(form_of(request), name)
     if error:
         return edit_page(request, name, values, error)
-    if change(request, name, {k: values[k] for k in EDITABLE}, "source.update") is None:
-        return _missing(request)
+    settings = settings_of(request)
+    with session_scope(settings) as session:
+        source = _source(session, settings, name)
+        if source is None:
+            return _missing(request)
+        update_source(session, source, {k: values[k] for k in EDITABLE}, actor=admin_of(request).actor)
     return done(f"/admin/sources/{name}", "saved")
+
+
+def _set_enabled(request: Request, name: str, enabled: bool) -> Response:
+    settings = settings_of(request)
+    with session_scope(settings) as session:
+        source = _source(session, settings, name)
+        if source is None:
+            return _missing(request)
+        set_source_enabled(session, source, enabled, actor=admin_of(request).actor)
+    return done("/admin/sources", "enabled" if enabled else "disabled")
 
 
 @router.post("/{name}/enable")
 def enable(request: Request, name: str) -> Response:
-    if change(request, name, {"enabled": True}, "source.enable") is None:
-        return _missing(request)
-    return done("/admin/sources", "enabled")
+    return _set_enabled(request, name, True)
 
 
 @router.post("/{name}/disable")
 def disable(request: Request, name: str) -> Response:
-    if change(request, name, {"enabled": False}, "source.disable") is None:
-        return _missing(request)
-    return done("/admin/sources", "disabled")
+    return _set_enabled(request, name, False)
 
 
 @router.post("/{name}/ingest")
 def ingest_now(request: Request, name: str) -> Response:
     settings = settings_of(request)
     with session_scope(settings) as session:
-        if _source(session, settings, name) is None:
+        source = _source(session, settings, name)
+        if source is None:
             return _missing(request)
-        audit.record(session, admin_of(request).actor, "source.ingest_now", "source", name)
+        note_ingest_now(session, source, actor=admin_of(request).actor)
     back = text(form_of(request), "back") == "detail"
     return done(f"/admin/sources/{name}" if back else "/admin/sources", "ingesting",
                 background=BackgroundTask(poll_source, settings, name))

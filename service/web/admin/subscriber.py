@@ -11,36 +11,25 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from service.admin import audit
-from service.subscribers.bounces import lift_suppression
-from service.storage.db import session_scope
-from service.digests.preview import preview_digest
-from service.subscribers.erase import erase
-from service.mail import DeliveryError, MessageError
-from service.storage.models import AuditLog, Delivery, DeliveryPaper, Paper, Subscriber, Topic
-from service.subscribers.lifecycle import Mail
-from service.subscribers.store import (
-    InvalidSubscriber,
-    apply_preferences,
-    find_by_email,
-    normalise_email,
-    preferences_of,
+from service.actions.bounces import lift_suppression
+from service.actions.subscribers import (
+    change_subscriber_status,
+    checked_new_address,
+    edit_subscriber,
+    erase_subscriber,
+    note_test_digest,
+    resend_confirmation_mail,
 )
+from service.digests.preview import preview_digest
+from service.mail import DeliveryError, MessageError
+from service.storage.db import session_scope
+from service.storage.models import AuditLog, Delivery, DeliveryPaper, Paper, Subscriber, Topic
+from service.subscribers.store import InvalidSubscriber, preferences_of
 from service.topics.store import current_taxonomy
 from service.web.admin.auth import AdminRoute
-from service.web.admin.pages import (
-    admin_of,
-    done,
-    form_of,
-    message,
-    notice,
-    now,
-    page,
-    settings_of,
-    state,
-    text,
-)
-from service.web.admin.subscribers import AUDITED, set_status
+from service.web.admin.forms import form_of, text
+from service.web.admin.responses import done, message, notice, page
+from service.web.admin.state import admin_of, now, settings_of, state
 from service.web.public.forms import (
     FormErrors,
     form_values,
@@ -120,13 +109,10 @@ def edit(request: Request, subscriber_id: int) -> Response:
         subscriber = load(session, subscriber_id)
         if subscriber is None or subscriber.status == "erased":
             return not_found(request, subscriber_id)
-        before = audit.snapshot(subscriber, AUDITED)
         errors: dict[str, str] = {}
+        address = ""
         try:
-            address = normalise_email(text(form, "email", 320))
-            other = find_by_email(session, address)
-            if other is not None and other.id != subscriber.id:
-                errors["email"] = f"{address} belongs to another subscriber"
+            address = checked_new_address(session, subscriber, text(form, "email", 320))
         except InvalidSubscriber as exc:
             errors["email"] = str(exc).partition(": ")[2]
         try:
@@ -137,11 +123,7 @@ def edit(request: Request, subscriber_id: int) -> Response:
             context = detail_context(session, subscriber)
             context.update(values=form_values(form), errors=errors)
             return page(request, "subscribers/detail.html", context, section="subscribers", status_code=400)
-        subscriber.email = address
-        apply_preferences(subscriber, prefs)
-        subscriber.updated_at = now()
-        audit.record(session, admin_of(request).actor, "subscriber.update", "subscriber", subscriber.id,
-                     *audit.changed(before, audit.snapshot(subscriber, AUDITED)))
+        edit_subscriber(session, subscriber, email=address, prefs=prefs, actor=admin_of(request).actor, now=now())
     return done(f"/admin/subscribers/{subscriber_id}", "saved")
 
 
@@ -154,7 +136,7 @@ def status(request: Request, subscriber_id: int) -> Response:
         subscriber = load(session, subscriber_id)
         if subscriber is None or subscriber.status == "erased":
             return not_found(request, subscriber_id)
-        set_status(session, subscriber, wanted, admin_of(request).actor)
+        change_subscriber_status(session, subscriber, wanted, actor=admin_of(request).actor, now=now())
     return done(f"/admin/subscribers/{subscriber_id}", wanted)
 
 
@@ -164,12 +146,10 @@ def resend_confirmation(request: Request, subscriber_id: int) -> Response:
         subscriber = load(session, subscriber_id)
         if subscriber is None:
             return not_found(request, subscriber_id)
-        if subscriber.status != "pending":
+        mail = resend_confirmation_mail(session, subscriber, actor=admin_of(request).actor, now=now())
+        if mail is None:
             return done(f"/admin/subscribers/{subscriber_id}", "not-pending")
-        # A new stamp makes a new message (and Message-ID): this is a second mail, not a retry.
-        subscriber.confirmation_sent_at = now()
-        audit.record(session, admin_of(request).actor, "subscriber.resend_confirmation", "subscriber", subscriber.id)
-    state(request).dispatch(Mail("confirm", subscriber_id))  # after the commit, as the public pages do
+    state(request).dispatch(mail)  # after the commit, as the public pages do
     return done(f"/admin/subscribers/{subscriber_id}", "confirmation")
 
 
@@ -181,7 +161,7 @@ def test_digest(request: Request, subscriber_id: int) -> Response:
         if subscriber is None or subscriber.status == "erased":
             return not_found(request, subscriber_id)
         email = subscriber.email
-        audit.record(session, admin.actor, "subscriber.test_digest", "subscriber", subscriber_id, None, {"to": admin.email})
+        note_test_digest(session, subscriber, actor=admin.actor, to=admin.email)
     rendered = preview_digest(settings_of(request), email, now(), tools.renderer)
     try:
         mail = tools.composer.compose(to_address=admin.email, subject=f"[Test] {rendered.subject}", text=rendered.text,
@@ -207,10 +187,12 @@ def lift(request: Request, subscriber_id: int) -> Response:
 def erase_page(request: Request, subscriber_id: int) -> Response:
     if text(form_of(request), "confirm") != "erase":
         return done(f"/admin/subscribers/{subscriber_id}", "erase-unconfirmed")
-    with session_scope(settings_of(request)) as session:
+    settings = settings_of(request)
+    with session_scope(settings) as session:
         subscriber = load(session, subscriber_id)
         if subscriber is None or subscriber.status == "erased":
             return not_found(request, subscriber_id)
-    if erase(settings_of(request), subscriber_id, admin_of(request).actor, now()) is None:
-        return not_found(request, subscriber_id)
+        report = erase_subscriber(session, subscriber, actor=admin_of(request).actor, now=now(),
+                                  outbox_dir=settings.outbox_dir)
+    report.delete_outbox_files()  # after the commit
     return done("/admin/subscribers", "erased")

@@ -8,10 +8,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from service.admin import audit
+from service.actions.subscribers import change_subscriber_status
 from service.storage.db import session_scope
 from service.storage.models import Subscriber, Topic
-from service.subscribers.store import change_status
 from service.topics.store import current_taxonomy
 from service.web.admin.auth import AdminRoute
 from service.web.admin.listing import (
@@ -21,23 +20,11 @@ from service.web.admin.listing import (
     SubscriberQuery,
     subscriber_page,
 )
-from service.web.admin.pages import (
-    PAGE_SIZE,
-    admin_of,
-    back_to,
-    done,
-    form_of,
-    int_param,
-    notice,
-    now,
-    page,
-    settings_of,
-    text,
-)
+from service.web.admin.forms import back_to, form_of, int_param, text
+from service.web.admin.responses import PAGE_SIZE, done, notice, page
+from service.web.admin.state import admin_of, now, settings_of
 
 router = APIRouter(prefix="/admin/subscribers", route_class=AdminRoute, include_in_schema=False)
-# Columns an audit entry shows for a subscriber change (the API logs the same ones).
-AUDITED = ("email", "status", "preferences", "suppressed_reason", "confirmed_at", "unsubscribed_at")
 BULK = {"pause": "paused", "resume": "active", "unsubscribe": "unsubscribed"}
 MAX_BULK = 500
 NOTICES = {"bulk": "The selected subscribers were changed.", "erased": "The subscriber was erased.",
@@ -47,17 +34,6 @@ NOTICES = {"bulk": "The selected subscribers were changed.", "erased": "The subs
 def topic_choices(session: Any) -> list[tuple[str, str]]:
     current_taxonomy(session)  # seeds the shipped taxonomy on first use
     return [(slug, name) for slug, name in session.execute(select(Topic.slug, Topic.name).order_by(Topic.position))]
-
-
-def set_status(session: Any, subscriber: Subscriber, status: str, actor: str) -> bool:
-    """Change one subscriber's status with its audit row; False when it already had it or is erased."""
-    if subscriber.status in (status, "erased"):
-        return False
-    before = audit.snapshot(subscriber, AUDITED)
-    change_status(subscriber, status, None, now())
-    audit.record(session, actor, f"subscriber.status.{status}", "subscriber", subscriber.id,
-                 *audit.changed(before, audit.snapshot(subscriber, AUDITED)))
-    return True
 
 
 @router.get("")
@@ -90,7 +66,9 @@ def bulk(request: Request) -> Response:
     if status is None or not ids or len(ids) > MAX_BULK:
         return done(back, "none")
     actor = admin_of(request).actor
+    moment = now()
     with session_scope(settings_of(request)) as session:
-        for subscriber in session.scalars(select(Subscriber).where(Subscriber.id.in_(ids))):
-            set_status(session, subscriber, status, actor)
+        chosen = select(Subscriber).where(Subscriber.id.in_(ids), Subscriber.status != "erased")
+        for subscriber in session.scalars(chosen):
+            change_subscriber_status(session, subscriber, status, actor=actor, now=moment)
     return done(back, "bulk")

@@ -7,22 +7,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from service.admin import audit
-from service.admin.api_tokens import TokenError, create_token, list_tokens, revoke_token
+from service.actions.admin import issue_api_token, revoke_api_token
+from service.admin.api_tokens import TokenError, list_tokens
 from service.storage.db import session_scope
 from service.storage.models import AdminUser
 from service.web.admin.auth import AdminRoute
-from service.web.admin.pages import (
-    admin_of,
-    done,
-    form_of,
-    message,
-    notice,
-    now,
-    page,
-    settings_of,
-    text,
-)
+from service.web.admin.forms import form_of, text
+from service.web.admin.responses import done, message, notice, page
+from service.web.admin.state import admin_of, now, settings_of
 
 router = APIRouter(prefix="/admin/tokens", route_class=AdminRoute, include_in_schema=False)
 NOTICES = {"revoked": "The token was revoked: calls with it are refused from now on."}
@@ -46,8 +38,8 @@ def create(request: Request) -> Response:
     admin = admin_of(request)
     try:
         with session_scope(settings_of(request)) as session:
-            row, token = create_token(session, text(form_of(request), "name", 200), now(), created_by=admin.id)
-            audit.record(session, admin.actor, "api_token.create", "api_token", row.id, None, {"name": row.name})
+            _, token = issue_api_token(session, text(form_of(request), "name", 200), actor=admin.actor, now=now(),
+                                       created_by=admin.id)
     except TokenError as exc:
         return listing(request, error=f"Not created: {exc}.", status=400)
     # Rendered, not redirected: this response is the only place the token ever appears.
@@ -57,8 +49,8 @@ def create(request: Request) -> Response:
 @router.post("/{token_id}/revoke")
 def revoke(request: Request, token_id: int) -> Response:
     with session_scope(settings_of(request)) as session:
-        row = revoke_token(session, token_id, now()) if 1 <= token_id < 2**31 else None
+        actor = admin_of(request).actor
+        row = revoke_api_token(session, token_id, actor=actor, now=now()) if 1 <= token_id < 2**31 else None
         if row is None:
             return message(request, 404, "No such token", f"There is no API token {token_id}.")
-        audit.record(session, admin_of(request).actor, "api_token.revoke", "api_token", token_id, None, {"name": row.name})
     return done("/admin/tokens", "revoked")

@@ -9,13 +9,13 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 from starlette.datastructures import FormData
 
 from config.settings import Settings
-from service.admin import audit
+from service.actions.topics import TopicError, add_topic, delete_topic, update_topic
 from service.storage.db import session_scope
 from service.storage.models import Topic
 from service.topics.store import (
@@ -24,23 +24,13 @@ from service.topics.store import (
     reclassify_stale,
     topic_row,
 )
-from service.topics.taxonomy import Taxonomy
 from service.web.admin.auth import AdminRoute
-from service.web.admin.pages import (
-    admin_of,
-    done,
-    form_of,
-    message,
-    notice,
-    page,
-    settings_of,
-    text,
-)
+from service.web.admin.forms import form_of, text
+from service.web.admin.responses import done, message, notice, page
+from service.web.admin.state import admin_of, settings_of
 
 router = APIRouter(prefix="/admin/topics", route_class=AdminRoute, include_in_schema=False)
-SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 LIST_FIELDS = ("keywords", "categories", "title_keywords", "strong_categories", "exclude")
-RULE_FIELDS = ("strong_categories", "title_keywords", "exclude")
 NOTICES = {"created": "Topic created; papers are being re-classified.", "saved": "Saved; papers are being re-classified.",
            "deleted": "Topic deleted; papers are being re-classified."}
 
@@ -62,18 +52,15 @@ def form_fields(form: FormData) -> dict[str, Any]:
     return fields
 
 
-def apply(topic: Topic, fields: dict[str, Any]) -> None:
-    topic.name, topic.description = fields["name"], fields["description"]
-    topic.keywords, topic.categories = fields["keywords"], fields["categories"]
-    topic.rules = {**(topic.rules or {}), **{name: fields[name] for name in RULE_FIELDS}}
-
-
-def check(rows: list[dict[str, Any]]) -> str:
-    try:
-        Taxonomy.from_rows(rows)
-    except ValueError as exc:
-        return str(exc)
-    return ""
+def wording(error: TopicError, slug: str) -> str:
+    """The page's words for a refused change."""
+    if error.problem == "slug":
+        return "The slug is lowercase words joined by '-', e.g. 'speech-audio'."
+    if error.problem == "exists":
+        return f"A topic '{slug}' exists already."
+    if error.problem == "name":
+        return "Give the topic a name."
+    return str(error)
 
 
 def all_topics(session: Session) -> list[Topic]:
@@ -106,21 +93,12 @@ def create(request: Request) -> Response:
     slug, fields = text(form, "slug", 64).lower(), form_fields(form)
     settings = settings_of(request)
     with session_scope(settings) as session:
-        topics = all_topics(session)
-        error = ""
-        if not SLUG.fullmatch(slug):
-            error = "The slug is lowercase words joined by '-', e.g. 'speech-audio'."
-        elif any(t.slug == slug for t in topics):
-            error = f"A topic '{slug}' exists already."
-        topic = Topic(slug=slug, rules={}, position=(session.scalar(select(func.max(Topic.position))) or 0) + 1)
-        apply(topic, fields)
-        error = error or ("Give the topic a name." if not fields["name"] else "") or check(
-            [topic_row(t) for t in topics] + [topic_row(topic)])
-        if error:
-            return listing(request, session, {k: str(v) for k, v in form.items() if isinstance(v, str)}, error, 400)
-        session.add(topic)
-        session.flush()
-        audit.record(session, admin_of(request).actor, "topic.create", "topic", slug, None, topic_row(topic))
+        all_topics(session)  # seeds the shipped taxonomy on first use
+        try:
+            add_topic(session, slug, fields, actor=admin_of(request).actor)
+        except TopicError as exc:
+            values = {k: str(v) for k, v in form.items() if isinstance(v, str)}
+            return listing(request, session, values, wording(exc, slug), 400)
     return done("/admin/topics", "created", background=BackgroundTask(reclassify, settings))
 
 
@@ -145,20 +123,17 @@ def edit(request: Request, slug: str) -> Response:
     form = form_of(request)
     settings = settings_of(request)
     with session_scope(settings) as session:
-        topics = all_topics(session)
+        all_topics(session)
         topic = _topic(session, slug)
         if topic is None:
             return message(request, 404, "No such topic", "That topic does not exist (any more).")
-        before, fields = topic_row(topic), form_fields(form)
-        apply(topic, fields)
-        error = ("Give the topic a name." if not fields["name"] else "") or check([topic_row(t) for t in topics])
-        if error:
-            session.rollback()
+        try:
+            update_topic(session, topic, form_fields(form), actor=admin_of(request).actor)
+        except TopicError as exc:
             values = {k: str(v) for k, v in form.items() if isinstance(v, str)} | {"slug": slug}
             return page(request, "topics/edit.html", {"page_title": slug, "topic": topic, "values": values,
-                                                       "error": error, "papers": 0}, section="topics", status_code=400)
-        audit.record(session, admin_of(request).actor, "topic.update", "topic", slug,
-                     *audit.changed(before, topic_row(topic)))
+                                                       "error": wording(exc, slug), "papers": 0},
+                        section="topics", status_code=400)
     return done(f"/admin/topics/{slug}", "saved", background=BackgroundTask(reclassify, settings))
 
 
@@ -166,12 +141,12 @@ def edit(request: Request, slug: str) -> Response:
 def delete(request: Request, slug: str) -> Response:
     settings = settings_of(request)
     with session_scope(settings) as session:
-        topics = all_topics(session)
+        all_topics(session)
         topic = _topic(session, slug)
         if topic is None:
             return message(request, 404, "No such topic", "That topic does not exist (any more).")
-        if len(topics) == 1:
+        try:
+            delete_topic(session, topic, actor=admin_of(request).actor)
+        except TopicError:
             return message(request, 409, "Not deleted", "The last topic cannot be deleted.")
-        audit.record(session, admin_of(request).actor, "topic.delete", "topic", slug, topic_row(topic), None)
-        session.delete(topic)
     return done("/admin/topics", "deleted", background=BackgroundTask(reclassify, settings))

@@ -13,7 +13,7 @@ from starlette.routing import compile_path
 
 from service.task_queue import TaskQueue
 from service.web import webhooks
-from service.web.api import deliveries, sources, stats, subscribers, topics
+from service.web.api import deliveries, seeds, sources, stats, subscribers, topics
 from service.web.api.auth import ApiRoute, current_caller
 from service.web.api.errors import error_response, responses
 
@@ -24,7 +24,7 @@ ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 def api_router() -> APIRouter:
     router = APIRouter(prefix=PREFIX, route_class=ApiRoute, dependencies=[Depends(current_caller)],
                        responses=responses(400, 401, 422))
-    for module in (subscribers, topics, sources, deliveries, stats):
+    for module in (subscribers, seeds, topics, sources, deliveries, stats):
         router.include_router(module.router)
     return router
 
@@ -34,8 +34,12 @@ def api_routes(app: FastAPI) -> list[tuple[str, set[str]]]:
     nested in app.routes since 0.160; iter_route_contexts flattens them)."""
     iterate = getattr(fastapi.routing, "iter_route_contexts", None)
     routes = list(iterate(app.routes)) if iterate is not None else list(app.routes)
-    return [(route.path, set(route.methods or ())) for route in routes
-            if isinstance(getattr(route, "path", None), str) and route.path.startswith(PREFIX + "/")]
+    found = []
+    for route in routes:
+        path = getattr(route, "path", None)  # mounts and other BaseRoutes may have none
+        if isinstance(path, str) and path.startswith(PREFIX + "/"):
+            found.append((path, set(getattr(route, "methods", None) or ())))
+    return found
 
 
 async def unknown_api_path(request: Request) -> JSONResponse:

@@ -9,10 +9,10 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy import select
 
 from config.settings import Settings
-from service.admin import audit
-from service.storage.db import session_scope
+from service.actions import deliveries as actions
 from service.digests.run import stamped_batches
-from service.storage.models import Delivery, Subscriber
+from service.storage.db import session_scope
+from service.storage.models import Delivery
 from service.task_queue import TaskQueue
 from service.web.api.auth import ApiCaller, ApiRoute, app_settings, current_caller
 from service.web.api.common import MAX_ID, DeliveryId, Limit, Offset, as_utc, page_of
@@ -71,16 +71,12 @@ def retry_delivery(delivery_id: DeliveryId, settings: Annotated[Settings, Depend
         delivery = session.get(Delivery, delivery_id)
         if delivery is None:
             raise ApiError(404, f"no delivery {delivery_id}")
-        if delivery.status != "failed":
-            raise ApiError(409, f"delivery {delivery_id} is {delivery.status}; only a failed one is retried")
-        status = session.scalar(select(Subscriber.status).where(Subscriber.id == delivery.subscriber_id))
-        if status != "active":
-            raise ApiError(409, f"the subscriber is {status}; only an active subscriber is sent digests")
-        before = audit.snapshot(delivery, ("status", "attempts", "error"))
-        # A fresh claim: the worker takes it like any other, under the same exactly-once rules.
-        delivery.status, delivery.attempts, delivery.claimed_at = "claimed", 0, now
-        audit.record(session, caller.actor, "delivery.retry", "delivery", delivery_id, before,
-                     audit.snapshot(delivery, ("status", "attempts", "error")))
+        try:
+            actions.retry_delivery(session, delivery, actor=caller.actor, now=now)
+        except actions.RetryRefused as exc:
+            if exc.what == "delivery":
+                raise ApiError(409, f"delivery {delivery_id} is {exc.status}; only a failed one is retried") from None
+            raise ApiError(409, f"the subscriber is {exc.status}; only an active subscriber is sent digests") from None
     for ids, token in stamped_batches(settings, [delivery_id], now):
         queue.send_digest_batch(ids, token)
     with session_scope(settings) as session:

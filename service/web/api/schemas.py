@@ -81,6 +81,8 @@ class SubscriberCreate(Input):
     email: str = Field(min_length=3, max_length=320)
     confirmed: bool = Field(False, description="The admin attests consent: active at once, no confirmation mail.")
     preferences: Preferences = Preferences()
+    like: list[SafeStr] = Field(default_factory=list, max_length=200, description=(
+        'Seed papers for "more like these": arXiv ids, arXiv or Hugging Face paper URLs, or exact titles.'))
 
 
 class PreferencesPatch(Input):
@@ -146,7 +148,7 @@ class TopicFields(Input):
 
 class TopicCreate(TopicFields):
     slug: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=64)
-    name: str = Field(min_length=1, max_length=128)  # type: ignore[assignment]
+    name: str = Field(min_length=1, max_length=128)
 
 
 class SourceOut(BaseModel):
@@ -175,8 +177,8 @@ class SourceUpdate(Input):
 
 class SourceCreate(SourceUpdate):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
-    kind: SourceKind  # type: ignore[assignment]
-    url: str = Field(min_length=1, max_length=2048)  # type: ignore[assignment]
+    kind: SourceKind
+    url: str = Field(min_length=1, max_length=2048)
 
 
 class Enqueued(BaseModel):
@@ -219,3 +221,50 @@ class StatsOut(BaseModel):
     papers: int
     sources_by_health: dict[str, int]
     top_topics: list[TopicChoice] = Field(description="Topics chosen by active subscribers, most chosen first.")
+
+
+class SeedsIn(Input):
+    like: list[SafeStr] = Field(default_factory=list, max_length=200, description=(
+        "arXiv ids, arXiv or Hugging Face paper URLs, or exact titles."))
+    papers: list[int] = Field(default_factory=list, max_length=200, description=(
+        "Paper ids, to pick among the papers an ambiguous title named."))
+
+
+class SeedOut(BaseModel):
+    id: int
+    kind: Literal["arxiv", "title"]
+    ref: str = Field(description="The bare arXiv id, or the title as given.")
+    paper_id: int | None = Field(description="The paper, once it is in papermail.")
+    title: str | None = Field(description="The paper's title, once it is in papermail.")
+
+
+class PaperChoiceOut(BaseModel):
+    paper_id: int
+    arxiv_id: str | None
+    title: str
+
+
+class AmbiguousTitleOut(BaseModel):
+    title: str
+    choices: list[PaperChoiceOut]
+
+
+class SeedsAddedOut(BaseModel):
+    added: list[str] = Field(description='"arxiv:<id>" or "title:<title>" of each seed added.')
+    already: int = Field(description="Given, but seeds already.")
+    over_limit: int = Field(description="Not added: the subscriber has the most seeds allowed.")
+    ambiguous: list[AmbiguousTitleOut] = Field(description="Titles of several papers, not added: "
+                                                           "send one of the choices' paper ids as `papers`.")
+
+
+class VoteOut(BaseModel):
+    paper_id: int
+    arxiv_id: str | None
+    title: str
+    value: Literal[1, -1] = Field(description="+1 more like this, -1 less like this.")
+    voted_at: datetime
+
+
+class LearnedReset(BaseModel):
+    votes_deleted: int
+    seeds_deleted: int

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from config.settings import Settings, SourceConfig
-from service.admin import audit
-from service.storage.db import session_scope
+from config.settings import Settings
+from service.actions import sources as actions
 from service.ingest.health import source_health
 from service.ingest.poll import sync_sources
+from service.storage.db import session_scope
 from service.storage.models import Source
 from service.task_queue import TaskQueue
 from service.web.api.auth import ApiCaller, ApiRoute, app_settings, current_caller
@@ -23,7 +23,6 @@ from service.web.api.errors import ApiError, responses
 from service.web.api.schemas import Enqueued, SourceCreate, SourceOut, SourceUpdate
 
 router = APIRouter(prefix="/sources", tags=["sources"], route_class=ApiRoute)
-EDITABLE = ("kind", "url", "poll_interval_minutes", "enabled")
 
 
 def task_queue(request: Request) -> TaskQueue:
@@ -37,16 +36,8 @@ def out(source: Source, settings: Settings, now: datetime) -> SourceOut:
     return SourceOut(health=health, **values)
 
 
-def check_config(values: dict[str, Any]) -> None:
-    """The rules a configured source obeys (name, kind, URL scheme, interval) hold for stored ones too."""
-    try:
-        SourceConfig(**values)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        field = ".".join(str(p) for p in error["loc"])
-        raise ApiError(422, f"{field}: {error['msg']}", field=f"body.{field}") from None
-    if not values["url"].startswith(("http://", "https://")):
-        raise ApiError(422, "url: must be an http(s) URL", field="body.url")
+def invalid(exc: actions.InvalidSource) -> ApiError:
+    return ApiError(422, str(exc), field=f"body.{exc.field}")
 
 
 def get_source(session: Session, name: str) -> Source:
@@ -77,49 +68,48 @@ def create_source(body: SourceCreate, settings: Annotated[Settings, Depends(app_
     values = {"name": body.name, "kind": body.kind, "url": body.url,
               "poll_interval_minutes": body.poll_interval_minutes or 60,
               "enabled": True if body.enabled is None else body.enabled}
-    check_config(values)
-    with session_scope(settings) as session:
-        sync_sources(session, settings)
-        if session.scalars(select(Source.id).where(Source.name == body.name)).first() is not None:
-            raise ApiError(409, f"a source {body.name!r} exists already", field="body.name")
-        source = Source(**values, created_at=datetime.now(UTC))
-        session.add(source)
-        session.flush()
-        audit.record(session, caller.actor, "source.create", "source", source.name, None, values)
-        return out(source, settings, datetime.now(UTC))
+    try:
+        with session_scope(settings) as session:
+            sync_sources(session, settings)
+            source = actions.add_source(session, values, actor=caller.actor, now=datetime.now(UTC))
+            return out(source, settings, datetime.now(UTC))
+    except actions.InvalidSource as exc:
+        raise invalid(exc) from None
+    except actions.SourceExists as exc:
+        raise ApiError(409, str(exc), field="body.name") from None
 
 
-def edit(settings: Settings, name: str, changes: dict[str, Any], actor: str, action: str) -> SourceOut:
+def edit(settings: Settings, name: str, change: Callable[[Session, Source], None]) -> SourceOut:
     with session_scope(settings) as session:
         sync_sources(session, settings)
         source = get_source(session, name)
-        before = {field: getattr(source, field) for field in EDITABLE}
-        after = {**before, **changes}
-        check_config({"name": name, **after})
-        for field, value in changes.items():
-            setattr(source, field, value)
-        if changes.get("enabled") or "poll_interval_minutes" in changes:
-            source.next_poll_at = None  # due at beat's next tick, not after the old interval
-        audit.record(session, actor, action, "source", name, *audit.changed(before, after))
+        try:
+            change(session, source)
+        except actions.InvalidSource as exc:
+            raise invalid(exc) from None
         return out(source, settings, datetime.now(UTC))
 
 
 @router.patch("/{name}", response_model=SourceOut, responses=responses(404), summary="Edit a source")
 def update_source(name: SourceName, body: SourceUpdate, settings: Annotated[Settings, Depends(app_settings)],
                   caller: Annotated[ApiCaller, Depends(current_caller)]) -> SourceOut:
-    return edit(settings, name, body.model_dump(exclude_none=True), caller.actor, "source.update")
+    changes = body.model_dump(exclude_none=True)
+    return edit(settings, name, lambda session, source: actions.update_source(session, source, changes,
+                                                                             actor=caller.actor))
 
 
 @router.post("/{name}/enable", response_model=SourceOut, responses=responses(404), summary="Poll this source again")
 def enable_source(name: SourceName, settings: Annotated[Settings, Depends(app_settings)],
                   caller: Annotated[ApiCaller, Depends(current_caller)]) -> SourceOut:
-    return edit(settings, name, {"enabled": True}, caller.actor, "source.enable")
+    return edit(settings, name, lambda session, source: actions.set_source_enabled(session, source, True,
+                                                                                  actor=caller.actor))
 
 
 @router.post("/{name}/disable", response_model=SourceOut, responses=responses(404), summary="Stop polling this source")
 def disable_source(name: SourceName, settings: Annotated[Settings, Depends(app_settings)],
                    caller: Annotated[ApiCaller, Depends(current_caller)]) -> SourceOut:
-    return edit(settings, name, {"enabled": False}, caller.actor, "source.disable")
+    return edit(settings, name, lambda session, source: actions.set_source_enabled(session, source, False,
+                                                                                  actor=caller.actor))
 
 
 @router.post("/{name}/ingest-now", response_model=Enqueued, status_code=202, responses=responses(404),
@@ -129,7 +119,6 @@ def ingest_now(name: SourceName, settings: Annotated[Settings, Depends(app_setti
                queue: Annotated[TaskQueue, Depends(task_queue)]) -> Enqueued:
     with session_scope(settings) as session:
         sync_sources(session, settings)
-        get_source(session, name)
-        audit.record(session, caller.actor, "source.ingest_now", "source", name)
+        actions.note_ingest_now(session, get_source(session, name), actor=caller.actor)
     task_id = queue.poll_source(name)
     return Enqueued(task_id=task_id, detail=f"poll of {name} queued")

@@ -10,18 +10,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from config.settings import Settings
-from service.admin import audit
+from service.actions import subscribers as actions
+from service.actions.seeds import add_seeds
 from service.storage.db import session_scope
-from service.subscribers.erase import ERASED, erase
 from service.storage.models import Subscriber
+from service.subscribers.erase import ERASED
 from service.subscribers.store import (
     DuplicateSubscriber,
     InvalidSubscriber,
-    apply_preferences,
-    change_status,
-    create_subscriber,
-    find_by_email,
-    normalise_email,
     parse_preferences,
     preferences_of,
 )
@@ -29,6 +25,7 @@ from service.topics.store import current_taxonomy
 from service.web.api.auth import ApiCaller, ApiRoute, app_settings, current_caller
 from service.web.api.common import Limit, Offset, SubscriberId, page_of
 from service.web.api.errors import ApiError, responses
+from service.web.api.seeds import like_refs
 from service.web.api.schemas import (
     EraseOut,
     Page,
@@ -42,8 +39,6 @@ from service.web.api.schemas import (
 
 router = APIRouter(prefix="/subscribers", tags=["subscribers"], route_class=ApiRoute)
 SORTS = {"id": Subscriber.id, "email": Subscriber.email, "created_at": Subscriber.created_at}
-# Columns an audit entry shows for a subscriber change.
-AUDITED = ("email", "status", "preferences", "suppressed_reason", "confirmed_at", "unsubscribed_at")
 
 
 def out(subscriber: Subscriber) -> SubscriberOut:
@@ -95,12 +90,16 @@ def list_subscribers(
              summary="Create a subscriber (pending unless confirmed)")
 def create(body: SubscriberCreate, settings: Annotated[Settings, Depends(app_settings)],
            caller: Annotated[ApiCaller, Depends(current_caller)]) -> SubscriberOut:
+    seeds = like_refs(body.like)
     try:
         with session_scope(settings) as session:
             prefs = parse_preferences(body.preferences.model_dump(), set(current_taxonomy(session).slugs))
-            subscriber = create_subscriber(session, body.email, prefs, confirmed=body.confirmed, now=datetime.now(UTC))
-            audit.record(session, caller.actor, "subscriber.create", "subscriber", subscriber.id, None,
-                         audit.snapshot(subscriber, AUDITED))
+            subscriber = actions.add_subscriber(session, body.email, prefs, confirmed=body.confirmed,
+                                                actor=caller.actor, now=datetime.now(UTC))
+            if seeds:
+                added = add_seeds(session, subscriber, seeds, caller.actor, datetime.now(UTC))
+                if added.ambiguous:  # nothing is created: the caller names the paper by its arXiv id
+                    raise ApiError(422, added.ambiguous[0].describe(), field="body.like")
             return out(subscriber)
     except InvalidSubscriber as exc:
         raise invalid(exc) from None
@@ -119,20 +118,13 @@ def update(subscriber_id: SubscriberId, body: SubscriberUpdate, settings: Annota
     try:
         with session_scope(settings) as session:
             subscriber = get_subscriber(session, subscriber_id, editable=True)
-            before = audit.snapshot(subscriber, AUDITED)
-            if body.email is not None:
-                address = normalise_email(body.email)
-                other = find_by_email(session, address)
-                if other is not None and other.id != subscriber.id:
-                    raise DuplicateSubscriber(f"email: {address} is already subscribed")
-                subscriber.email = address
+            prefs = None
             if body.preferences is not None:
                 merged = preferences_of(subscriber).model_dump()
                 merged.update(body.preferences.model_dump(exclude_unset=True, exclude_none=True))
-                apply_preferences(subscriber, parse_preferences(merged, set(current_taxonomy(session).slugs)))
-            subscriber.updated_at = datetime.now(UTC)
-            audit.record(session, caller.actor, "subscriber.update", "subscriber", subscriber.id,
-                         *audit.changed(before, audit.snapshot(subscriber, AUDITED)))
+                prefs = parse_preferences(merged, set(current_taxonomy(session).slugs))
+            actions.edit_subscriber(session, subscriber, email=body.email, prefs=prefs, actor=caller.actor,
+                                    now=datetime.now(UTC))
             return out(subscriber)
     except InvalidSubscriber as exc:
         raise invalid(exc) from None
@@ -144,10 +136,8 @@ def set_status(subscriber_id: SubscriberId, body: StatusChange, settings: Annota
                caller: Annotated[ApiCaller, Depends(current_caller)]) -> SubscriberOut:
     with session_scope(settings) as session:
         subscriber = get_subscriber(session, subscriber_id, editable=True)
-        before = audit.snapshot(subscriber, AUDITED)
-        change_status(subscriber, body.status, body.reason, datetime.now(UTC))
-        audit.record(session, caller.actor, f"subscriber.status.{body.status}", "subscriber", subscriber.id,
-                     *audit.changed(before, audit.snapshot(subscriber, AUDITED)))
+        actions.change_subscriber_status(session, subscriber, body.status, actor=caller.actor, now=datetime.now(UTC),
+                                         reason=body.reason)
         return out(subscriber)
 
 
@@ -156,10 +146,10 @@ def set_status(subscriber_id: SubscriberId, body: StatusChange, settings: Annota
 def erase_subscriber(subscriber_id: SubscriberId, settings: Annotated[Settings, Depends(app_settings)],
                      caller: Annotated[ApiCaller, Depends(current_caller)]) -> EraseOut:
     with session_scope(settings) as session:
-        get_subscriber(session, subscriber_id, editable=True)
-    report = erase(settings, subscriber_id, caller.actor, datetime.now(UTC))
-    if report is None:
-        raise ApiError(404, f"no subscriber {subscriber_id}")
+        subscriber = get_subscriber(session, subscriber_id, editable=True)
+        report = actions.erase_subscriber(session, subscriber, actor=caller.actor, now=datetime.now(UTC),
+                                          outbox_dir=settings.outbox_dir)
+    report.delete_outbox_files()  # after the commit
     return EraseOut(subscriber_id=subscriber_id, deliveries_scrubbed=report.deliveries_scrubbed,
                     reasons_cleared=report.reasons_cleared, audit_rows_scrubbed=report.audit_rows_scrubbed,
                     outbox_messages_deleted=len(report.outbox_files))

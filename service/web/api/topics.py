@@ -4,14 +4,14 @@ re-classified in the background after the response."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Depends
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from config.settings import Settings
-from service.admin import audit
+from service.actions import topics as actions
 from service.storage.db import session_scope
 from service.storage.models import Topic
 from service.topics.store import (
@@ -20,15 +20,12 @@ from service.topics.store import (
     reclassify_stale,
     topic_row,
 )
-from service.topics.taxonomy import Taxonomy
 from service.web.api.auth import ApiCaller, ApiRoute, app_settings, current_caller
 from service.web.api.common import Slug
 from service.web.api.errors import ApiError, responses
 from service.web.api.schemas import TopicCreate, TopicFields, TopicOut
 
 router = APIRouter(prefix="/topics", tags=["topics"], route_class=ApiRoute)
-RULE_FIELDS = ("strong_categories", "title_keywords", "exclude", "min_abstract_hits")
-COLUMN_FIELDS = ("name", "description", "categories", "keywords")
 
 
 def reclassify(settings: Settings) -> None:
@@ -39,7 +36,7 @@ def reclassify(settings: Settings) -> None:
 
 def out(topic: Topic, papers: int) -> TopicOut:
     row = topic_row(topic)
-    rules = {name: row.get(name, [] if name != "min_abstract_hits" else 2) for name in RULE_FIELDS}
+    rules = {name: row.get(name, [] if name != "min_abstract_hits" else 2) for name in actions.RULE_FIELDS}
     return TopicOut(slug=topic.slug, name=topic.name, description=topic.description,
                     categories=list(topic.categories), keywords=list(topic.keywords), position=topic.position,
                     papers=papers, **rules)
@@ -50,22 +47,12 @@ def all_topics(session: Session) -> list[Topic]:
     return list(session.scalars(select(Topic).order_by(Topic.position, Topic.id)))
 
 
-def check_taxonomy(rows: list[dict[str, Any]]) -> None:
-    try:
-        Taxonomy.from_rows(rows)
-    except ValueError as exc:
-        raise ApiError(422, str(exc), field="body") from None
-
-
-def apply_fields(topic: Topic, fields: dict[str, Any]) -> None:
-    for name in COLUMN_FIELDS:
-        if name in fields:
-            setattr(topic, name, fields[name])
-    if "position" in fields:
-        topic.position = fields["position"]
-    rules = dict(topic.rules or {})
-    rules.update({name: fields[name] for name in RULE_FIELDS if name in fields})
-    topic.rules = rules
+def refused(exc: actions.TopicError) -> ApiError:
+    if exc.problem == "exists":
+        return ApiError(409, str(exc), field="body.slug")
+    if exc.problem == "last":
+        return ApiError(409, str(exc))
+    return ApiError(422, str(exc), field="body")
 
 
 def get_topic(session: Session, slug: str) -> Topic:
@@ -95,19 +82,11 @@ def create_topic(body: TopicCreate, background: BackgroundTasks, settings: Annot
                  caller: Annotated[ApiCaller, Depends(current_caller)]) -> TopicOut:
     fields = body.model_dump(exclude_none=True)
     with session_scope(settings) as session:
-        topics = all_topics(session)
-        if any(t.slug == body.slug for t in topics):
-            raise ApiError(409, f"a topic {body.slug!r} exists already", field="body.slug")
-        position = fields.pop("position", None)
-        if position is None:
-            position = (session.scalar(select(func.max(Topic.position))) or 0) + 1
-        topic = Topic(slug=body.slug, name=body.name, description="", categories=[], keywords=[], rules={},
-                      position=position)
-        apply_fields(topic, fields)
-        check_taxonomy([topic_row(t) for t in topics] + [topic_row(topic)])
-        session.add(topic)
-        session.flush()
-        audit.record(session, caller.actor, "topic.create", "topic", topic.slug, None, topic_row(topic))
+        all_topics(session)
+        try:
+            topic = actions.add_topic(session, fields.pop("slug"), fields, actor=caller.actor)
+        except actions.TopicError as exc:
+            raise refused(exc) from None
         result = out(topic, 0)
     background.add_task(reclassify, settings)
     return result
@@ -119,12 +98,12 @@ def update_topic(slug: Slug, body: TopicFields, background: BackgroundTasks,
                  settings: Annotated[Settings, Depends(app_settings)],
                  caller: Annotated[ApiCaller, Depends(current_caller)]) -> TopicOut:
     with session_scope(settings) as session:
-        topics = all_topics(session)
+        all_topics(session)
         topic = get_topic(session, slug)
-        before = topic_row(topic)
-        apply_fields(topic, body.model_dump(exclude_none=True))
-        check_taxonomy([topic_row(t) for t in topics])
-        audit.record(session, caller.actor, "topic.update", "topic", slug, *audit.changed(before, topic_row(topic)))
+        try:
+            actions.update_topic(session, topic, body.model_dump(exclude_none=True), actor=caller.actor)
+        except actions.TopicError as exc:
+            raise refused(exc) from None
         result = out(topic, papers_per_topic(session).get(slug, 0))
     background.add_task(reclassify, settings)
     return result
@@ -135,10 +114,10 @@ def update_topic(slug: Slug, body: TopicFields, background: BackgroundTasks,
 def delete_topic(slug: Slug, background: BackgroundTasks, settings: Annotated[Settings, Depends(app_settings)],
                  caller: Annotated[ApiCaller, Depends(current_caller)]) -> None:
     with session_scope(settings) as session:
-        topics = all_topics(session)
+        all_topics(session)
         topic = get_topic(session, slug)
-        if len(topics) == 1:
-            raise ApiError(409, "the last topic cannot be deleted")
-        audit.record(session, caller.actor, "topic.delete", "topic", slug, topic_row(topic), None)
-        session.delete(topic)
+        try:
+            actions.delete_topic(session, topic, actor=caller.actor)
+        except actions.TopicError as exc:
+            raise refused(exc) from None
     background.add_task(reclassify, settings)

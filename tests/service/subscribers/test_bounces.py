@@ -1,5 +1,5 @@
-"""Bounce notifications: three formats parsed to events; hard/complaint suppress at once,
-soft ones after the limit; suppression is lifted by an admin."""
+"""Bounce notifications: three formats parsed to events, and what one bounce does to a row.
+Applying them with their audit rows is service.actions.bounces (tests/service/actions/test_bounces.py)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from config.settings import Settings
-from service.storage import migrate
-from service.subscribers.bounces import BounceEvent, BounceFormatError, apply_events, lift_suppression, parse_notification
-from service.storage.db import session_scope
-from service.storage.models import AuditLog, Subscriber
+from service.storage.models import Subscriber
+from service.subscribers.bounces import BounceEvent, BounceFormatError, count_bounce, parse_notification
 
 NOW = datetime(2026, 11, 27, 8, tzinfo=UTC)
 
@@ -87,56 +84,13 @@ def test_malformed_bodies_raise_one_error(body: bytes) -> None:
         parse_notification(body)
 
 
-def subscriber(settings: Settings, email: str, status: str = "active") -> int:
-    with session_scope(settings) as session:
-        row = Subscriber(email=email, status=status, confirmed_at=NOW)
-        session.add(row)
-        session.flush()
-        return row.id
-
-
-def state(settings: Settings, subscriber_id: int) -> tuple[str, int, str | None]:
-    with session_scope(settings) as session:
-        row = session.get(Subscriber, subscriber_id)
-        assert row is not None
-        return row.status, row.soft_bounces, row.suppressed_reason
-
-
-def test_apply_suppresses_hard_and_complaint_counts_soft(settings: Settings) -> None:
-    migrate.upgrade(settings)
-    alice, bob, carol = (subscriber(settings, f"{n}@example.org") for n in ("alice", "bob", "carol"))
-    events = [BounceEvent("Alice@Example.org", "hard", "550 unknown user", "generic"),
-              BounceEvent("bob@example.org", "complaint", "abuse", "ses"),
-              BounceEvent("nobody@example.org", "hard", "x", "generic"),
-              BounceEvent("not an address", "hard", "x", "generic")]
-    with session_scope(settings) as session:
-        outcomes = [r.outcome for r in apply_events(session, events, NOW)]
-    assert outcomes == ["suppressed", "suppressed", "unknown_address", "invalid_address"]
-    assert state(settings, alice) == ("suppressed", 0, "hard bounce: 550 unknown user")
-    assert state(settings, bob)[0] == "suppressed" and state(settings, bob)[2].startswith("complaint")  # type: ignore[union-attr]
-
-    soft = BounceEvent("carol@example.org", "soft", "mailbox full", "postmark")
-    for expected in (1, 2):
-        with session_scope(settings) as session:
-            assert apply_events(session, [soft], NOW, soft_limit=3)[0].outcome == "counted"
-        assert state(settings, carol) == ("active", expected, None)
-    with session_scope(settings) as session:
-        assert apply_events(session, [soft], NOW, soft_limit=3)[0].outcome == "suppressed"
-        assert apply_events(session, [soft], NOW, soft_limit=3)[0].outcome == "already_suppressed"
-    assert state(settings, carol) == ("suppressed", 3, "3 soft bounces (last: mailbox full)")
-    with session_scope(settings) as session:
-        assert session.query(AuditLog).filter(AuditLog.actor.like("webhook:%")).count() == 5
-
-
-def test_lifting_a_suppression(settings: Settings) -> None:
-    migrate.upgrade(settings)
-    alice = subscriber(settings, "alice@example.org", status="suppressed")
-    with session_scope(settings) as session:
-        row = session.get(Subscriber, alice)
-        assert row is not None
-        row.suppressed_reason, row.soft_bounces = "5 soft bounces", 5
-        lift_suppression(session, row, "admin@example.org", NOW)
-    assert state(settings, alice) == ("active", 0, None)
-    with session_scope(settings) as session:
-        entry = session.query(AuditLog).filter_by(action="subscriber.lift_suppression").one()
-        assert entry.before == {"status": "suppressed", "soft_bounces": 5, "suppressed_reason": "5 soft bounces"}
+@pytest.mark.parametrize(("kind", "soft_bounces", "outcome", "status"), [
+    ("hard", 0, "suppressed", "suppressed"), ("complaint", 0, "suppressed", "suppressed"),
+    ("soft", 0, "counted", "active"), ("soft", 2, "suppressed", "suppressed"),
+])
+def test_one_bounce_on_a_row(kind: str, soft_bounces: int, outcome: str, status: str) -> None:
+    row = Subscriber(email="a@example.org", status="active", soft_bounces=soft_bounces)
+    event = BounceEvent("a@example.org", kind, "550 gone", "generic")  # type: ignore[arg-type]
+    assert count_bounce(row, event, NOW, soft_limit=3) == outcome
+    assert (row.status, row.soft_bounces, row.updated_at) == (status, soft_bounces + (kind == "soft"), NOW)
+    assert (row.suppressed_reason is None) == (status == "active")

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import func, select
 
 from config.settings import Settings
+from service.actions.subscribers import import_subscribers
 from service.storage import migrate
-from service.subscribers.csv_import import import_subscribers
 from service.subscribers.csv_format import (
     COLUMNS,
     CsvFormatError,

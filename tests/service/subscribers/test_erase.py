@@ -12,11 +12,12 @@ from sqlalchemy import JSON, String, Text, func, select
 from sqlalchemy.orm import Session
 
 from config.settings import Settings
+from service.actions.subscribers import SubscriberErased, erase_subscriber
 from service.admin import audit
-from service.storage.db import session_scope
-from service.subscribers.erase import ERASED, erase
 from service.mail.outbox import OutboxBackend
+from service.storage.db import session_scope
 from service.storage.models import AuditLog, Base, Delivery, DeliveryPaper, Paper, Subscriber
+from service.subscribers.erase import ERASED, EraseReport
 
 pytestmark = pytest.mark.integration  # both databases
 NOW = datetime(2026, 11, 27, 9, tzinfo=UTC)
@@ -44,6 +45,16 @@ def outbox_mail(settings: Settings, to: str, body: str) -> None:
     message["Message-ID"] = f"<{abs(hash((to, body)))}@papermail.test>"
     message.set_content(body)
     OutboxBackend(settings.outbox_dir).send("digest@papermail.test", to, message.as_bytes())
+
+
+def erase(settings: Settings, subscriber_id: int, actor: str, now: datetime) -> EraseReport:
+    """As the admin and the API erase: the action, the commit, then the outbox files."""
+    with session_scope(settings) as session:
+        subscriber = session.get(Subscriber, subscriber_id)
+        assert subscriber is not None
+        report = erase_subscriber(session, subscriber, actor=actor, now=now, outbox_dir=settings.outbox_dir)
+    report.delete_outbox_files()
+    return report
 
 
 def seed(settings: Settings, address: str) -> int:
@@ -85,7 +96,6 @@ def test_erase_removes_the_address_everywhere_and_keeps_counts(db_settings: Sett
                   for model in (Subscriber, Delivery, DeliveryPaper, AuditLog)}
 
     report = erase(db_settings, person_id, "admin@example.org", NOW)
-    assert report is not None
 
     with session_scope(db_settings) as session:
         assert mentions(session, address) == []
@@ -105,8 +115,13 @@ def test_erase_removes_the_address_everywhere_and_keeps_counts(db_settings: Sett
     assert (report.deliveries_scrubbed, len(report.outbox_files)) == (2, 1)
 
 
-def test_erase_of_an_unknown_id(db_settings: Settings) -> None:
-    assert erase(db_settings, 12345, "admin@example.org", NOW) is None
+def test_a_tombstone_is_not_erased_twice(db_settings: Settings) -> None:
+    person_id = seed(db_settings, "alice@example.org")
+    erase(db_settings, person_id, "admin@example.org", NOW)
+    with pytest.raises(SubscriberErased):
+        erase(db_settings, person_id, "admin@example.org", NOW)
+    with session_scope(db_settings) as session:
+        assert session.query(AuditLog).filter_by(action="subscriber.erase").count() == 1
 
 
 def test_the_address_is_free_again(db_settings: Settings) -> None:
