@@ -118,7 +118,7 @@ def note_export(session: Session, *, actor: str) -> None:
 def erase_subscriber(session: Session, subscriber: Subscriber, *, actor: str, now: datetime,
                      outbox_dir: Path | None = None) -> EraseReport:
     """Remove SUBSCRIBER's personal data everywhere (service.subscribers.erase); the caller
-    commits, then calls ``report.delete_outbox_files()``. Raises SubscriberErased."""
+    commits, then calls ``report.after_commit(settings)``. Raises SubscriberErased."""
     _editable(subscriber)
     report = scrub_personal_data(session, subscriber, now, outbox_dir)
     # Written after the scrub, so this row is never scrubbed: it holds nothing personal.

@@ -28,7 +28,10 @@ from typing import Any
 from sqlalchemy import Text, cast, delete, func, or_, select, true, update
 from sqlalchemy.orm import Session
 
+from config.settings import Settings
+
 from service.mail.outbox import list_outbox
+from service.storage.db import checkpoint_wal
 from service.storage.models import AuditLog, Delivery, DeliveryPaper, Seed, Subscriber, Vote
 
 ERASED = "erased"
@@ -50,10 +53,13 @@ class EraseReport:
     audit_rows_scrubbed: int = 0
     outbox_files: list[Path] = field(default_factory=list)
 
-    def delete_outbox_files(self) -> None:
-        """After the commit: a message is gone only once nothing can roll the erase back."""
+    def after_commit(self, settings: Settings) -> None:
+        """What only the committed erase may do: delete the outbox messages (nothing can roll
+        the erase back any more) and, on SQLite, checkpoint the WAL so its older copies of the
+        subscriber's pages go too (secure_delete already zeroes the database file's free space)."""
         for path in self.outbox_files:
             path.unlink(missing_ok=True)
+        checkpoint_wal(settings)
 
     def line(self) -> str:
         return (f"subscriber {self.subscriber_id} erased: {self.deliveries_scrubbed} delivery errors, "

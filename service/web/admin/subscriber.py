@@ -194,5 +194,5 @@ def erase_page(request: Request, subscriber_id: int) -> Response:
             return not_found(request, subscriber_id)
         report = erase_subscriber(session, subscriber, actor=admin_of(request).actor, now=now(),
                                   outbox_dir=settings.outbox_dir)
-    report.delete_outbox_files()  # after the commit
+    report.after_commit(settings)
     return done("/admin/subscribers", "erased")

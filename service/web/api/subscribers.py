@@ -149,7 +149,7 @@ def erase_subscriber(subscriber_id: SubscriberId, settings: Annotated[Settings, 
         subscriber = get_subscriber(session, subscriber_id, editable=True)
         report = actions.erase_subscriber(session, subscriber, actor=caller.actor, now=datetime.now(UTC),
                                           outbox_dir=settings.outbox_dir)
-    report.delete_outbox_files()  # after the commit
+    report.after_commit(settings)
     return EraseOut(subscriber_id=subscriber_id, deliveries_scrubbed=report.deliveries_scrubbed,
                     reasons_cleared=report.reasons_cleared, audit_rows_scrubbed=report.audit_rows_scrubbed,
                     outbox_messages_deleted=len(report.outbox_files))

@@ -53,7 +53,7 @@ def erase(settings: Settings, subscriber_id: int, actor: str, now: datetime) -> 
         subscriber = session.get(Subscriber, subscriber_id)
         assert subscriber is not None
         report = erase_subscriber(session, subscriber, actor=actor, now=now, outbox_dir=settings.outbox_dir)
-    report.delete_outbox_files()
+    report.after_commit(settings)
     return report
 
 
@@ -129,3 +129,27 @@ def test_the_address_is_free_again(db_settings: Settings) -> None:
     erase(db_settings, person_id, "admin@example.org", NOW)
     with session_scope(db_settings) as session:
         session.add(Subscriber(email="alice@example.org"))  # a new subscription, nothing linking back
+
+
+def test_erase_leaves_no_trace_in_the_sqlite_files(settings: Settings) -> None:
+    """Not only the rows: free pages of the database file and the WAL hold no old copy either."""
+    from service.storage import migrate
+
+    migrate.upgrade(settings)
+    address = "trace.me@example.org"
+    subscriber_id = seed(settings, address)
+    # Many small transactions put several versions of the row's pages into the WAL.
+    for round_ in range(20):
+        with session_scope(settings) as session:
+            person = session.get(Subscriber, subscriber_id)
+            assert person is not None
+            person.soft_bounces = round_
+    erase(settings, subscriber_id, "admin@example.org", NOW)
+    database = settings.data_dir / "papermail.sqlite3"
+    files = [path for path in database.parent.glob("papermail.sqlite3*") if path.is_file()]
+    assert database in files
+    for path in files:
+        content = path.read_bytes()
+        assert address.encode() not in content, path.name
+        assert b"my rare hobby" not in content, path.name
+        assert b"Ada Lovelace" not in content, path.name
