@@ -118,9 +118,10 @@ def make_digest(i: int, base: list[dict], rng: random.Random) -> DigestContext:
         papers=papers,
         sender=SENDER,
         links=DigestLinks(
-            f"https://papermail.example/preferences/{token}",
-            f"https://papermail.example/unsubscribe/{token}",
-            f"https://papermail.example/digest/{token}",
+            preferences_url=f"https://papermail.example/preferences/{token}",
+            unsubscribe_url=f"https://papermail.example/unsubscribe/{token}",
+            unsubscribe_token=token,
+            view_in_browser_url=f"https://papermail.example/digest/{token}",
         ),
     )
 

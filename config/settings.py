@@ -6,6 +6,7 @@ in the working directory. ``config/example.env`` lists them all with their defau
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -16,6 +17,8 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRET_KEY = "change-me-papermail-development-only"
+
+_DOMAIN = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)(?:\.(?!-)[a-z0-9-]{1,63}(?<!-))+")
 
 SourceKind = Literal["hf_daily", "arxiv_rss", "arxiv_api", "feed"]
 
@@ -123,9 +126,32 @@ class Settings(BaseSettings):
     bounce_webhook_secret: str = ""
     soft_bounce_limit: int = Field(default=5, ge=1)
 
+    # -- inbound mail: bounces, complaints, the mailto unsubscribe (`papermail inbound`) ------
+    # Domain of the VERP bounce addresses (bounces+TOKEN@BOUNCE_DOMAIN), which are the digests'
+    # SMTP MAIL FROM; empty: MAIL_FROM's domain. Its MX (or the relay) routes to `papermail inbound`.
+    bounce_domain: str = ""
+    inbound_host: str = "127.0.0.1"
+    inbound_port: int = Field(default=8025, ge=0, le=65535)
+    inbound_lmtp: bool = False
+    inbound_max_message_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    # A mailbox at a provider that receives the bounce/unsubscribe addresses, read by
+    # `papermail inbound --imap`; empty host: no polling.
+    inbound_imap_host: str = ""
+    inbound_imap_port: int = Field(default=993, ge=1, le=65535)
+    inbound_imap_security: Literal["ssl", "starttls", "none"] = "ssl"
+    inbound_imap_username: str = ""
+    inbound_imap_password: str = ""
+    inbound_imap_folder: str = "INBOX"
+    # Processed messages are marked \Seen, and moved here when set.
+    inbound_imap_processed_folder: str = ""
+    inbound_imap_poll_seconds: float = Field(default=60.0, ge=1)
+
     # -- operations -------------------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     default_timezone: str = "UTC"
+    # `papermail check` rules deliberately not met (comma-separated names): in production the
+    # worker and beat refuse to start while any other rule fails.
+    check_acknowledge: str = ""
 
     @field_validator("database_url")
     @classmethod
@@ -150,6 +176,14 @@ class Settings(BaseSettings):
         if parts.scheme not in {"http", "https"} or not parts.netloc:
             raise ValueError("must be an absolute http(s) URL")
         return value.rstrip("/")
+
+    @field_validator("bounce_domain")
+    @classmethod
+    def _check_bounce_domain(cls, value: str) -> str:
+        value = value.strip().lower().rstrip(".")
+        if value and not _DOMAIN.fullmatch(value):
+            raise ValueError("must be a domain name like bounces.example.org")
+        return value
 
     @field_validator("default_timezone")
     @classmethod

@@ -7,14 +7,16 @@ import socket
 from datetime import UTC, datetime
 from functools import lru_cache
 
+from celery import Task
 from celery.signals import worker_process_shutdown
 
 from config.settings import get_settings
-from service.digests.deliver import DeliveryTools, deliver_batch
+from service.digests.deliver import deliver_batch
 from service.digests.run import plan, stamped_batches
 from service.ingest.poll import claim_due_sources
 from service.ingest.poll import poll_source as poll
 from service.mail import close_shared_backends
+from service.mail.toolkit import DeliveryTools
 from workers.celery_app import app
 
 
@@ -73,7 +75,7 @@ def send_digest_batch(delivery_ids: list[int], token: str) -> dict[str, int]:
 
 
 @app.task(name="workers.tasks.send_transactional", bind=True, max_retries=5)
-def send_transactional(self, kind: str, subscriber_id: int) -> str:  # type: ignore[no-untyped-def]
+def send_transactional(self: Task, kind: str, subscriber_id: int) -> str:
     """Confirmation, welcome, "already subscribed", new links: rendered and sent at once (the
     `transactional` queue keeps them out from behind digest batches)."""
     from service.mail import DeliveryError

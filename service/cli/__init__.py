@@ -8,6 +8,7 @@ import typer
 
 from config.settings import SettingsError
 from service.cli import admin, db, demo, digest, dkim, ingest, serve, subscribers, subscribers_csv  # noqa: F401  (subscribers_csv adds import/export)
+from service.cli import check, inbound
 from service.cli.errors import UNREACHABLE, UsageError, unreachable_line
 
 app = typer.Typer(
@@ -25,6 +26,8 @@ app.add_typer(digest.app, name="digest")
 app.add_typer(admin.app, name="admin")
 app.add_typer(dkim.app, name="dkim")
 demo.register(app)
+inbound.register(app)
+check.register(app)
 
 
 def main() -> None:

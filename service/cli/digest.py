@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -10,8 +11,8 @@ from rich.progress import Progress
 
 from config.settings import get_settings
 from service.cli.errors import UsageError
-from service.digests.deliver import DeliveryTools
-from service.digests.preview import preview_digest
+from service.mail.toolkit import DeliveryTools
+from service.digests.preview import preview_digest, preview_ranking
 from service.digests.run import plan, run_foreground
 from service.storage.migrate import upgrade
 from service.subscribers.store import InvalidSubscriber
@@ -32,20 +33,30 @@ def parse_at(at: str | None) -> datetime:
 @app.command("preview")
 def preview(
     email: str = typer.Argument(..., help="The subscriber's address."),
-    fmt: str = typer.Option("text", "--format", help="html or text."),
+    fmt: str = typer.Option("text", "--format", help="html, text, or json (the ranking as data)."),
+    limit: int | None = typer.Option(None, "--limit", help="json: how many papers (0: every candidate; default: their max papers).", min=0),
     out: Path = typer.Option(None, "--out", help="Write to this file instead of stdout.", dir_okay=False),
     at: str = typer.Option(None, "--at", help="As if at this ISO date-time (default: now)."),
 ) -> None:
-    """Show what EMAIL would get now: ranked papers with the reason each was chosen."""
-    if fmt not in ("html", "text"):
-        raise UsageError("--format must be html or text")
+    """Show what EMAIL would get now: ranked papers with the reason each was chosen.
+
+    --format json prints {"papers": [{"arxiv_id", "title", "score", "parts", "reasons"}, ...]},
+    best first; "parts" are the named parts of the score (they add up to it).
+    """
+    if fmt not in ("html", "text", "json"):
+        raise UsageError("--format must be html, text or json")
+    if limit is not None and fmt != "json":
+        raise UsageError("--limit goes with --format json")
     settings = get_settings()
     upgrade(settings)
     try:
-        rendered = preview_digest(settings, email, parse_at(at))
+        if fmt == "json":
+            body = json.dumps(preview_ranking(settings, email, parse_at(at), limit), ensure_ascii=False, indent=2)
+        else:
+            rendered = preview_digest(settings, email, parse_at(at))
+            body = rendered.html if fmt == "html" else f"Subject: {rendered.subject}\n\n{rendered.text}"
     except InvalidSubscriber as exc:
         raise UsageError(str(exc)) from None
-    body = rendered.html if fmt == "html" else f"Subject: {rendered.subject}\n\n{rendered.text}"
     if out is None:
         typer.echo(body)
     else:

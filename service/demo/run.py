@@ -10,7 +10,7 @@ from config.settings import Settings
 from service.storage import migrate
 from service.storage.db import session_scope
 from service.demo.cast import CAST, DemoSubscriber, sample_papers_path
-from service.digests.deliver import DeliveryTools
+from service.mail.toolkit import DeliveryTools
 from service.digests.run import run_foreground
 from service.ingest.poll import PollSummary, ingest_document
 from service.subscribers.preferences import Preferences
@@ -29,7 +29,7 @@ class DemoResult:
 def preferences(member: DemoSubscriber) -> Preferences:
     return Preferences(
         topics=member.topics, keywords=member.keywords, exclude=member.exclude, authors=member.authors,
-        frequency=member.frequency, send_hour=member.send_hour, timezone=member.timezone,  # type: ignore[arg-type]
+        frequency=member.frequency, send_hour=member.send_hour, timezone=member.timezone,
         min_upvotes=member.min_upvotes, max_papers=member.max_papers,
     )
 

@@ -6,13 +6,15 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 
 from config.settings import Settings
+from service.matching.explain import reason_lines
 from service.matching.records import Match
 from service.storage.models import Paper, Subscriber
 from service.rendering import DigestContext, DigestLinks, DigestPaper, Sender
-from service.subscribers.tokens import link
+from service.subscribers.tokens import link, make_token, token_url, vote_link
 
 
-def digest_paper(paper: Paper, match: Match, topic_names: Mapping[str, str]) -> DigestPaper:
+def digest_paper(paper: Paper, match: Match, topic_names: Mapping[str, str],
+                 votes: tuple[str, str] | None = None) -> DigestPaper:
     reasons = match.reasons
     title_spans = [span for hit in reasons.terms if hit.field == "title" for span in hit.spans]
     abstract_spans = [span for hit in reasons.terms if hit.field == "abstract" for span in hit.spans]
@@ -33,14 +35,27 @@ def digest_paper(paper: Paper, match: Match, topic_names: Mapping[str, str]) -> 
         matched_topics=[topic_names.get(slug, slug) for slug in reasons.topics],
         matched_authors=reasons.authors,
         trending=reasons.trending,
+        more_url=votes[0] if votes else None,
+        less_url=votes[1] if votes else None,
+        why=reason_lines(reasons, topic_names),
     )
+
+
+def vote_urls(settings: Settings, subscriber: Subscriber, paper_id: int) -> tuple[str, str]:
+    """The reader's "more like this" and "less like this" links for one paper (a cheap HMAC
+    each: a digest makes two per paper)."""
+    version = subscriber.token_version
+    return (vote_link(settings, subscriber.id, version, paper_id, 1),
+            vote_link(settings, subscriber.id, version, paper_id, -1))
 
 
 def subscriber_links(settings: Settings, subscriber: Subscriber, delivery_id: int | None) -> DigestLinks:
     version = subscriber.token_version
+    unsubscribe_token = make_token(settings, "unsubscribe", subscriber.id, version)
     return DigestLinks(
         preferences_url=link(settings, "preferences", subscriber.id, version),
-        unsubscribe_url=link(settings, "unsubscribe", subscriber.id, version),
+        unsubscribe_url=token_url(settings, "unsubscribe", unsubscribe_token),
+        unsubscribe_token=unsubscribe_token,
         view_in_browser_url=link(settings, "digest", subscriber.id, version, d=delivery_id) if delivery_id else None,
     )
 
@@ -58,7 +73,8 @@ def digest_context(
     return DigestContext(
         recipient=subscriber.email,
         date=day,
-        papers=[digest_paper(papers[m.paper_id], m, topic_names) for m in matches],
+        papers=[digest_paper(papers[m.paper_id], m, topic_names, vote_urls(settings, subscriber, m.paper_id))
+                for m in matches],
         links=subscriber_links(settings, subscriber, delivery_id),
         sender=sender,
     )
@@ -73,4 +89,7 @@ def reasons_record(match: Match) -> dict[str, object]:
         "topics": list(reasons.topics),
         "authors": list(reasons.authors),
         "trending": reasons.trending,
+        "evidence": [{"slug": e.slug, "terms": list(e.terms), "category": e.category} for e in reasons.evidence],
+        "like": {"paper_id": like.paper_id, "title": like.title, "kind": like.kind} if (like := reasons.like) else None,
+        "parts": match.parts,
     }

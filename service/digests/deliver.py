@@ -1,9 +1,10 @@
 """Deliver one batch of claimed digests: match, render, send, record — each delivery once.
 
-Per batch the paper index, the already-sent sets and the topic names are loaded once. Then,
-group by group (``TAKE_GROUP``), one conditional UPDATE takes the group's deliveries (claimed →
-sending, only while the subscriber is still active), and each is rendered, sent and recorded as
-sent in its own transaction before the next is rendered (``service/digests/record.py``).
+Per batch the paper index, the already-sent sets, the readers' votes and seeds and the topic
+names are loaded once. Then, group by group (``TAKE_GROUP``), one conditional UPDATE takes the
+group's deliveries (claimed → sending, only while the subscriber is still active), and each is
+rendered, sent and recorded as sent in its own transaction before the next is rendered
+(``service/digests/record.py``).
 
 The irrevocable step (the SMTP send) comes after the guarding state is committed and before
 the success is recorded. A crash between the server's "250 OK" and that record leaves the row
@@ -23,17 +24,19 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from config.settings import Settings
-from service.admin import audit
+from service.actions.bounces import suppress_after_hard_bounce
 from service.storage.db import get_engine, session_scope
 from service.digests.compose import digest_context
 from service.digests.record import Ledger
 from service.digests.window import already_sent, batch_index, match_requests
-from service.mail import Composer, DeliveryError, MailBackend, MessageError, get_backend
+from service.mail import DeliveryError, MessageError, Unsubscribe
 from service.matching.match import match_many
+from service.matching.profiles import load_profiles
 from service.matching.records import Match
 from service.storage.models import Delivery, Paper, Subscriber, Topic
-from service.mail.send_rate import RateLimiter, acquire, send_rate_limiter
-from service.rendering import EmailRenderer, Sender, render_digest
+from service.mail.send_rate import acquire
+from service.mail.toolkit import DeliveryTools
+from service.rendering import render_digest
 from service.digests.schedule import zone
 
 log = logging.getLogger(__name__)
@@ -43,27 +46,6 @@ MAX_ATTEMPTS = 6
 # The batch's rows are loaded in the session; without this every UPDATE would be evaluated
 # against all of them in Python (7 % of a worker's time at 200 digests a batch).
 NO_SYNC = {"synchronize_session": False}
-
-
-@dataclass
-class DeliveryTools:
-    """What a worker process builds once and reuses for every batch."""
-
-    renderer: EmailRenderer
-    composer: Composer
-    backend: MailBackend
-    limiter: RateLimiter
-    sender: Sender
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> DeliveryTools:
-        return cls(
-            renderer=EmailRenderer(cache_dir=settings.data_dir / "cache" / "mjml"),
-            composer=Composer.from_settings(settings),
-            backend=get_backend(settings),
-            limiter=send_rate_limiter(settings),
-            sender=Sender.from_settings(settings),
-        )
 
 
 @dataclass
@@ -107,13 +89,7 @@ def record_failure(session: Session, delivery_id: int, subscriber_id: int, attem
                         execution_options=NO_SYNC)
         outcome.failed += 1
     if isinstance(error, DeliveryError) and error.hard_bounce:
-        reason = f"hard bounce: {error}"[:2000]
-        session.execute(
-            update(Subscriber).where(Subscriber.id == subscriber_id).values(status="suppressed", suppressed_reason=reason),
-            execution_options=NO_SYNC,
-        )
-        audit.record(session, "system", "suppress", "subscriber", subscriber_id, {"status": "active"},
-                     {"status": "suppressed", "reason": reason})
+        suppress_after_hard_bounce(session, subscriber_id, f"hard bounce: {error}"[:2000])
     session.commit()
 
 
@@ -162,7 +138,10 @@ def deliver_batch(
         index, papers = batch_index(session, now, lookback)
         members = [subscriber for _, subscriber in rows]
         sent = already_sent(session, [s.id for s in members], papers)
-        requests = match_requests(members, sent, now, lookback)
+        # votes and seeds, read afresh every batch: a vote changes the very next digest
+        profiles = load_profiles(session, [s.id for s in members])
+        index.add_profile_papers(profiles.papers.values())
+        requests = profiles.attach(match_requests(members, sent, now, lookback), [s.id for s in members])
         results = match_many(requests, index)
         topic_names = {slug: name for slug, name in session.execute(select(Topic.slug, Topic.name))}
         work = [
@@ -213,8 +192,8 @@ def deliver_one(batch: Batch, digest: Digest) -> bool:
         rendered = render_digest(context, tools.renderer)
         mail = tools.composer.compose(
             to_address=subscriber.email, subject=rendered.subject, text=rendered.text, html=rendered.html,
-            message_key=f"{delivery.id}", unsubscribe_url=context.links.unsubscribe_url,
-            unsubscribe_token=context.links.unsubscribe_url.rsplit("/", 1)[1], delivery_id=delivery.id,
+            message_key=f"{delivery.id}", delivery_id=delivery.id,
+            unsubscribe=Unsubscribe(context.links.unsubscribe_url, context.links.unsubscribe_token),
         )
         acquire(tools.limiter)
         tools.backend.send(mail.envelope_from, mail.to, mail.data)

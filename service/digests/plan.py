@@ -11,16 +11,20 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 from sqlalchemy import select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from service.storage.models import Delivery, Subscriber
-from service.digests.schedule import due_period
+from service.digests.schedule import Frequency, due_period
 
 # Subscribers read per query while planning; one claim statement per chunk.
 PLAN_CHUNK = 2000
+
+# (id, timezone, frequency, send_hour, weekly_day, confirmed_at) of one active subscriber.
+PlanRow = tuple[int, str, str, int, int, datetime | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,12 +34,13 @@ class Claim:
     due_at: datetime
 
 
-def due_claims(rows: Sequence[tuple[int, str, str, int, int, datetime | None]], now: datetime) -> list[Claim]:
+def due_claims(rows: Sequence[PlanRow], now: datetime) -> list[Claim]:
     """Pure: which of these (id, timezone, frequency, send_hour, weekly_day, confirmed_at) are due."""
     claims = []
     for subscriber_id, tz, frequency, send_hour, weekly_day, confirmed_at in rows:
         due = due_period(
-            now, timezone=tz, frequency=frequency, send_hour=send_hour,  # type: ignore[arg-type]
+            # The column holds only Preferences.frequency values (apply_preferences writes it).
+            now, timezone=tz, frequency=cast(Frequency, frequency), send_hour=send_hour,
             weekly_day=weekly_day, confirmed_at=confirmed_at,
         )
         if due is not None:
@@ -43,21 +48,20 @@ def due_claims(rows: Sequence[tuple[int, str, str, int, int, datetime | None]], 
     return claims
 
 
-def active_subscriber_chunks(session: Session, chunk: int = PLAN_CHUNK) -> Iterator[list[tuple]]:  # type: ignore[type-arg]
+def active_subscriber_chunks(session: Session, chunk: int = PLAN_CHUNK) -> Iterator[list[PlanRow]]:
     """Keyset pagination over active subscribers (ix_subscribers_status_id keeps it a range scan)."""
     last_id = 0
-    columns = (
-        Subscriber.id, Subscriber.timezone, Subscriber.frequency, Subscriber.send_hour,
-        Subscriber.weekly_day, Subscriber.confirmed_at,
-    )
     while True:
         query = (
-            select(*columns)
+            select(
+                Subscriber.id, Subscriber.timezone, Subscriber.frequency, Subscriber.send_hour,
+                Subscriber.weekly_day, Subscriber.confirmed_at,
+            )
             .where(Subscriber.status == "active", Subscriber.id > last_id)
             .order_by(Subscriber.id)
             .limit(chunk)
         )
-        rows = [tuple(row) for row in session.execute(query)]
+        rows: list[PlanRow] = [(*row,) for row in session.execute(query)]
         if not rows:
             return
         yield rows

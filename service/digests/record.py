@@ -13,14 +13,16 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import Connection, Engine, bindparam, exists, insert, text, update
+from sqlalchemy import Connection, Engine, Table, bindparam, exists, insert, text, update
 
 from service.digests.compose import reasons_record
 from service.matching.records import Match
 from service.storage.models import Delivery, DeliveryPaper, Subscriber
 
-deliveries, subscribers, delivery_papers = Delivery.__table__, Subscriber.__table__, DeliveryPaper.__table__
+# Declarative stubs type __table__ as any FromClause; a mapped class's own table is a Table.
+deliveries, subscribers, delivery_papers = (cast(Table, m.__table__) for m in (Delivery, Subscriber, DeliveryPaper))
 d, s = deliveries.c, subscribers.c
 
 _ACTIVE = exists().where(s.id == d.subscriber_id, s.status == "active")

@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 
 from config.settings import Settings
 from service.storage.db import session_scope
-from service.digests.deliver import BatchOutcome, DeliveryTools, deliver_batch
+from service.digests.deliver import BatchOutcome, deliver_batch
+from service.mail.toolkit import DeliveryTools
 from service.digests.plan import batches, claim_due, mark_enqueued, stale_deliveries
 
 # Foreground runs retry transient failures a few times before leaving them to the planner.

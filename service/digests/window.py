@@ -8,15 +8,18 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.matching.index import PaperIndex
+from service.matching.profiles import fill_term_counts
 from service.matching.records import IndexedPaper, MatchRequest
 from service.storage.models import DeliveryPaper, Paper, Subscriber
-from service.digests.schedule import first_window_start
+from service.digests.schedule import Frequency, first_window_start
 from service.subscribers.store import preferences_of
+from service.topics.store import current_taxonomy
 
 
 def window_papers(session: Session, since: datetime) -> list[Paper]:
@@ -36,6 +39,9 @@ def indexed(papers: Iterable[Paper]) -> list[IndexedPaper]:
             upvotes=p.upvotes,
             first_seen_at=p.first_seen_at,
             sources=frozenset(p.source_names),
+            categories=tuple(p.categories),
+            primary_category=p.primary_category,
+            term_counts=p.term_counts,
         )
         for p in papers
     ]
@@ -44,7 +50,9 @@ def indexed(papers: Iterable[Paper]) -> list[IndexedPaper]:
 def build_index(session: Session, now: datetime, lookback: timedelta) -> tuple[PaperIndex, dict[int, Paper]]:
     """The index for one batch (or one preview), and the full paper rows by id for rendering."""
     papers = window_papers(session, now - lookback)
-    return PaperIndex.build(indexed(papers), now), {p.id: p for p in papers}
+    fill_term_counts(papers)  # rows from before term counts existed: stored with this session
+    index = PaperIndex.build(indexed(papers), now, taxonomy=current_taxonomy(session))
+    return index, {p.id: p for p in papers}
 
 
 @dataclass
@@ -68,7 +76,7 @@ def batch_index(session: Session, now: datetime, lookback: timedelta) -> tuple[P
         select(func.count(Paper.id), func.max(Paper.id), func.max(Paper.updated_at), func.max(Paper.taxonomy_version))
         .where(Paper.first_seen_at >= since)
     ).one())
-    database = str(session.get_bind().url)
+    database = str(session.get_bind().engine.url)
     cached = _indexes.get(database)
     if cached and cached.fingerprint == fingerprint and abs(now - cached.index.now) < INDEX_REUSE:
         return cached.index, cached.papers
@@ -98,7 +106,8 @@ def window_start(subscriber: Subscriber, now: datetime, lookback: timedelta) -> 
     """Papers first seen since the last successful digest, never further back than LOOKBACK;
     a first digest covers the last day (a week for weekly readers)."""
     if subscriber.last_digest_at is None:
-        start = first_window_start(now, subscriber.frequency)  # type: ignore[arg-type]
+        # The column holds only Preferences.frequency values (apply_preferences writes it).
+        start = first_window_start(now, cast(Frequency, subscriber.frequency))
     else:
         start = subscriber.last_digest_at
     return max(start, now - lookback)

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, lazyload
 
 from service.ingest.merge import STORED, fold_duplicates, merge_changes, new_row
+from service.matching.vectors import is_current, term_counts
 from service.storage.models import Paper
 from service.papers import PaperIn
 from service.topics.store import set_paper_topics, topic_ids
@@ -23,6 +24,8 @@ from service.topics.taxonomy import Taxonomy
 LOOKUP_CHUNK = 500
 # Topics depend on these: a change to any of them re-classifies the paper.
 CLASSIFIED_FROM = frozenset({"title", "abstract", "categories", "primary_category"})
+# The paper's term counts (its vector, service/matching/vectors.py) depend on these.
+VECTORISED_FROM = frozenset({"title", "abstract"})
 
 
 @dataclass
@@ -64,6 +67,7 @@ def upsert_papers(
         paper = known.get(incoming.uid)
         if paper is None:
             paper = Paper(**new_row(incoming, source_name), first_seen_at=now, updated_at=now)
+            paper.term_counts = term_counts(paper.title, paper.abstract or "")
             session.add(paper)
             counts.new += 1
             created.append(paper)
@@ -74,6 +78,8 @@ def upsert_papers(
             continue
         for name, value in changes.items():
             setattr(paper, name, value)
+        if VECTORISED_FROM & changes.keys() or not is_current(paper.term_counts):
+            paper.term_counts = term_counts(paper.title, paper.abstract or "")
         paper.updated_at = now
         counts.updated += 1
         if CLASSIFIED_FROM & changes.keys() or paper.taxonomy_version != taxonomy.version:

@@ -6,7 +6,7 @@ Typical use in a worker::
     backend = get_backend(settings)                      # SMTP: one shared connection per process
     mail = composer.compose(to_address=..., subject=..., text=..., html=...,
                             message_key=f"{subscriber_id}/{period}", delivery_id=delivery.id,
-                            unsubscribe_url=f"{settings.base_url}/unsubscribe/{token}")
+                            unsubscribe=Unsubscribe(f"{settings.base_url}/unsubscribe/{token}", token))
     result = backend.send(mail.envelope_from, mail.to, mail.data)   # or DeliveryError
 """
 
@@ -20,7 +20,7 @@ from service.mail.memory import MemoryBackend, SentMail, clear_memory_outbox, fa
 from service.mail.message import (
     MessageError,
     SenderIdentity,
-    build_message,
+    Unsubscribe,
     make_message_id,
     message_id_of,
     validate_recipient,
@@ -50,7 +50,7 @@ __all__ = [
     "SenderIdentity",
     "SentMail",
     "SmtpBackend",
-    "build_message",
+    "Unsubscribe",
     "clear_memory_outbox",
     "close_shared_backends",
     "fail_recipient",

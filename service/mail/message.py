@@ -1,27 +1,23 @@
-"""Build one outgoing email: multipart/alternative with the headers bulk senders need.
+"""Check one outgoing email's values: the headers bulk senders need, nothing unsafe in them.
 
 Everything that reaches a header passes through here and is checked: a value with a line
 break or control character is refused (``MessageError``), never folded into the message,
-and recipient addresses are validated with email-validator. The caller gets an
-``EmailMessage`` (``build_message``, serialised by ``signing.wire_bytes``) or, on the
-hot path, the checked ``MessageFields`` that ``wire.render`` writes straight to bytes.
+and recipient addresses are validated with email-validator. The caller gets the checked
+``MessageFields`` that ``wire.render`` writes straight to bytes.
 """
 
 from __future__ import annotations
 
-import email.policy
 import hashlib
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.headerregistry import Address, HeaderRegistry, UnstructuredHeader
-from email.message import EmailMessage
+from email.headerregistry import Address
 from email.utils import format_datetime, parseaddr
 from typing import TYPE_CHECKING, Required, TypedDict
 from urllib.parse import quote, urlsplit
 
 from email_validator import EmailNotValidError, validate_email
-from typing_extensions import Unpack
 
 if TYPE_CHECKING:
     from config.settings import Settings
@@ -37,29 +33,6 @@ MAX_URL_LENGTH = 900  # a header line must stay under SMTP's 998
 
 class MessageError(ValueError):
     """A header value or address was refused; no message was built."""
-
-
-class _UriListHeader(UnstructuredHeader):
-    """List-Unsubscribe (RFC 2369): folded only between ``<URI>`` items, never RFC 2047-encoded.
-
-    The default folding turns a long token into encoded-words, which mail clients do not
-    decode in this header; the values here are checked ASCII, so writing them as they are is safe.
-    """
-
-    def fold(self, *, policy: email.policy.Policy) -> str:  # type: ignore[override]
-        items = str(self).split(", ")
-        return f"{self.name}: " + f",{policy.linesep} ".join(items) + policy.linesep
-
-
-def _policy() -> email.policy.EmailPolicy:
-    registry = HeaderRegistry()
-    registry.map_to_type("list-unsubscribe", _UriListHeader)
-    # cte_type 7bit: bodies get quoted-printable/base64, so a relay's 8bit->7bit downgrade
-    # cannot rewrite the body under a DKIM signature.
-    return email.policy.default.clone(header_factory=registry, cte_type="7bit")
-
-
-MESSAGE_POLICY = _policy()
 
 
 def clean_header_value(name: str, value: str) -> str:
@@ -143,6 +116,14 @@ def _check_url(url: str) -> str:
     return url
 
 
+@dataclass(frozen=True)
+class Unsubscribe:
+    """How a reader leaves a list: the one-click URL and its token, which the mailto carries alone."""
+
+    url: str
+    token: str
+
+
 def list_unsubscribe_value(url: str, token: str, domain: str) -> str:
     """``<https://…/unsubscribe/TOKEN>, <mailto:unsubscribe@DOMAIN?subject=unsubscribe-TOKEN>``."""
     subject = quote(f"unsubscribe-{token}", safe="")
@@ -176,8 +157,7 @@ class MessageArgs(TypedDict, total=False):
     text: Required[str]
     html: Required[str]
     message_key: Required[str]
-    unsubscribe_url: str | None
-    unsubscribe_token: str | None
+    unsubscribe: Unsubscribe | None
     delivery_id: int | None
     kind: str
     date: datetime | None
@@ -191,13 +171,17 @@ def check_fields(
     text: str,
     html: str,
     message_key: str,
-    unsubscribe_url: str | None = None,
-    unsubscribe_token: str | None = None,
+    unsubscribe: Unsubscribe | None = None,
     delivery_id: int | None = None,
     kind: str = "digest",
     date: datetime | None = None,
 ) -> MessageFields:
-    """Validate and normalise the arguments of ``build_message``; MessageError for a refused value."""
+    """Validate and normalise one message's arguments; MessageError for a refused value.
+
+    ``message_key`` makes the Message-ID (same key, same id). With ``unsubscribe`` the message
+    is list mail: List-Id, List-Unsubscribe (URL and a mailto carrying the token) and the
+    RFC 8058 one-click header are added.
+    """
     if not _KIND.fullmatch(kind):
         raise MessageError(f"message kind must be a lowercase word, got {kind!r}")
     subject = clean_header_value("subject", subject)
@@ -208,14 +192,11 @@ def check_fields(
     if when.tzinfo is None:
         raise MessageError("message date must be timezone-aware")
     list_unsubscribe = None
-    if unsubscribe_url is not None:
-        token = unsubscribe_token
-        if token is None:
-            token = urlsplit(unsubscribe_url).path.rstrip("/").rpartition("/")[2]
-        token = clean_header_value("unsubscribe token", token)
+    if unsubscribe is not None:
+        token = clean_header_value("unsubscribe token", unsubscribe.token)
         if not token:
             raise MessageError("unsubscribe token is empty")
-        list_unsubscribe = list_unsubscribe_value(unsubscribe_url, token, sender.domain)
+        list_unsubscribe = list_unsubscribe_value(unsubscribe.url, token, sender.domain)
     return MessageFields(
         to=to,
         subject=subject,
@@ -227,37 +208,6 @@ def check_fields(
         text=_normalise_newlines(text),
         html=_normalise_newlines(html),
     )
-
-
-def build_message(sender: SenderIdentity, **args: Unpack[MessageArgs]) -> EmailMessage:
-    """One message to one recipient as an EmailMessage: text part then HTML part.
-
-    ``message_key`` makes the Message-ID
-    (same key, same id). With ``unsubscribe_url`` the message is list mail: List-Id,
-    List-Unsubscribe (URL and mailto) and the RFC 8058 one-click header are added; the
-    mailto carries ``unsubscribe_token``, by default the URL's last path segment. Raises
-    MessageError for any refused value. ``Composer`` writes the same message faster
-    through ``wire.render``; this form is for code that wants to inspect or alter it.
-    """
-    fields = check_fields(sender, **args)
-    message = EmailMessage(policy=MESSAGE_POLICY)
-    message["From"] = sender.from_address
-    message["To"] = fields.to
-    message["Subject"] = fields.subject
-    message["Date"] = fields.date
-    message["Message-ID"] = fields.message_id
-    if sender.reply_to is not None:
-        message["Reply-To"] = sender.reply_to
-    if fields.list_unsubscribe is not None:
-        message["List-Id"] = f"papermail {fields.kind} <{fields.kind}.{sender.domain}>"
-        message["List-Unsubscribe"] = fields.list_unsubscribe
-        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    message["Auto-Submitted"] = "auto-generated"
-    if fields.delivery_id is not None:
-        message["X-Papermail-Delivery"] = str(fields.delivery_id)
-    message.set_content(fields.text, subtype="plain")
-    message.add_alternative(fields.html, subtype="html")
-    return message
 
 
 # A Message-ID header at the start of a line, with any folded continuation lines.

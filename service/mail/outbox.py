@@ -92,7 +92,7 @@ class OutboxEntry:
         return self.path.read_bytes()
 
     def message(self) -> EmailMessage:
-        return email.message_from_bytes(self.read_bytes(), policy=email.policy.default)  # type: ignore[return-value]
+        return email.message_from_bytes(self.read_bytes(), policy=email.policy.default)
 
 
 def list_outbox(directory: Path, *, newest_first: bool = False, limit: int | None = None) -> list[OutboxEntry]:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from typing_extensions import Unpack
 
+from service.inbound.verp import BounceAddresses
 from service.mail.message import MessageArgs, SenderIdentity, check_fields
 from service.mail.signing import DkimSigner
 from service.mail.wire import SenderLines, render
@@ -32,25 +33,35 @@ class Composer:
     lines rendered and the DKIM key read and checked once, not per recipient.
     """
 
-    def __init__(self, sender: SenderIdentity, signer: DkimSigner | None = None) -> None:
+    def __init__(self, sender: SenderIdentity, signer: DkimSigner | None = None,
+                 bounces: BounceAddresses | None = None) -> None:
         self.sender = sender
         self.signer = signer
+        # VERP: with it, a digest's MAIL FROM is its own bounce address (service.inbound.verp).
+        self.bounces = bounces
         self._lines = SenderLines.of(sender)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Composer:
-        return cls(SenderIdentity.from_settings(settings), DkimSigner.from_settings(settings))
+        return cls(SenderIdentity.from_settings(settings), DkimSigner.from_settings(settings),
+                   BounceAddresses.from_settings(settings))
 
-    def compose(self, **args: Unpack[MessageArgs]) -> OutgoingMail:
+    def compose(self, *, subscriber_id: int | None = None, **args: Unpack[MessageArgs]) -> OutgoingMail:
         """See ``build_message`` for the arguments; raises MessageError for a refused value.
+
+        The envelope sender is the VERP bounce address of ``delivery_id`` (a digest), else of
+        ``subscriber_id`` (transactional mail), else MAIL_FROM's address.
 
         The bytes are written directly (``wire.render``), not through EmailMessage, and signed
         as they are: ``data`` is exactly what DKIM signed.
         """
         fields = check_fields(self.sender, **args)
         data = render(self._lines, fields)
+        verp = None
+        if self.bounces is not None:
+            verp = self.bounces.envelope_from(delivery_id=fields.delivery_id, subscriber_id=subscriber_id)
         return OutgoingMail(
-            envelope_from=self.sender.envelope_from,
+            envelope_from=verp or self.sender.envelope_from,
             to=fields.to,
             message_id=fields.message_id,
             data=self.signer.sign(data) if self.signer is not None else data,

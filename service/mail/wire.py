@@ -11,14 +11,17 @@ route produces the same parsed-back content in a fraction of that.
 from __future__ import annotations
 
 import binascii
+import email.policy
 import hashlib
 import re
 from dataclasses import dataclass
 from email.headerregistry import Address
 
-from service.mail.message import MESSAGE_POLICY, MessageFields, SenderIdentity
+from service.mail.message import MessageFields, SenderIdentity
 
 CRLF = "\r\n"
+# 7bit: any non-ASCII display name becomes RFC 2047 encoded-words.
+_ADDRESS_POLICY = email.policy.default.clone(cte_type="7bit", linesep=CRLF)
 MAX_LINE = 78  # RFC 5322's "SHOULD"; 998 is the hard limit
 # 42 UTF-8 bytes -> 56 base64 chars -> a 68-char encoded-word: "Subject: " plus one fits in 78.
 _EW_BYTES = 42
@@ -84,7 +87,7 @@ def text_header(name: str, value: str) -> str:
 def address_header(name: str, address: Address) -> str:
     """A one-address header; the display name is quoted or encoded as RFC 5322/2047 need."""
     # Made once per sender, so the stdlib's careful address folding is affordable here.
-    policy = MESSAGE_POLICY.clone(linesep=CRLF)
+    policy = _ADDRESS_POLICY
     return policy.header_factory(name, str(address)).fold(policy=policy).removesuffix(CRLF)
 
 

@@ -45,9 +45,17 @@ class DigestPaper:
     matched_topics: Sequence[str] = ()
     matched_authors: Sequence[str] = ()
     trending: bool = False
+    # The reader's signed 👍 / 👎 links for this paper (BASE_URL/vote/<token>), when known.
+    more_url: str | None = None
+    less_url: str | None = None
+    # The same reasons as lines naming their evidence ("'KV cache' in the abstract", see
+    # service.matching.explain); when given, they are what the reader sees.
+    why: Sequence[str] = ()
 
     @property
     def reason(self) -> str:
+        if self.why:
+            return "; ".join(self.why)
         return reason_text(self.matched_terms, self.matched_topics, self.matched_authors, self.trending)
 
 
@@ -55,6 +63,8 @@ class DigestPaper:
 class DigestLinks:
     preferences_url: str
     unsubscribe_url: str
+    # Not rendered: the List-Unsubscribe mailto carries the token alone, so it travels with the URL.
+    unsubscribe_token: str
     view_in_browser_url: str | None = None
 
 
@@ -133,6 +143,8 @@ class PaperView:
     snippet: Highlighted
     links: list[tuple[str, str]]
     reason: str
+    more_url: str | None = None
+    less_url: str | None = None
 
 
 def paper_view(paper: DigestPaper) -> PaperView:
@@ -157,10 +169,12 @@ def paper_view(paper: DigestPaper) -> PaperView:
         snippet=snippet(paper.abstract, paper.abstract_spans),
         links=[(label, url) for label, url in links if url],
         reason=paper.reason,
+        more_url=paper.more_url,
+        less_url=paper.less_url,
     )
 
 
-def digest_context(ctx: DigestContext) -> dict[str, Any]:
+def digest_template_vars(ctx: DigestContext) -> dict[str, Any]:
     """Template context of one digest (pure: the renderer only fills templates with it)."""
     matched = ctx.matched
     count = len(ctx.papers)
@@ -194,7 +208,7 @@ def digest_context(ctx: DigestContext) -> dict[str, Any]:
 
 def render_digest(ctx: DigestContext, renderer: EmailRenderer | None = None) -> RenderedEmail:
     renderer = renderer or default_renderer()
-    context = digest_context(ctx)
+    context = digest_template_vars(ctx)
     # Drop subject terms until the subject fits, so it is cut between topics, not inside one.
     while len(context["subject_terms"]) > 1 and _too_long(renderer, context):
         context["subject_terms"] = context["subject_terms"][:-1]

@@ -3,6 +3,8 @@ of parser for a document given on the command line with ``--format auto|hf|rss|a
 
 from __future__ import annotations
 
+from typing import cast
+
 from service.papers import SourceError
 from service.sources import arxiv_api, arxiv_rss, feed, hf_daily
 from service.sources.base import Format, Source, detect_format, head_text
@@ -23,7 +25,8 @@ def source_for(body: bytes, content_type: str | None = None, fmt: str = "auto") 
     document is arXiv's own, else the generic feed parser."""
     if fmt not in FORMATS:
         raise SourceError(f"unknown format {fmt!r} (use one of: {', '.join(FORMATS)})")
-    chosen: Format = detect_format(body, content_type) if fmt == "auto" else fmt  # type: ignore[assignment]
+    # Checked against FORMATS above, and not "auto": one of Format's values.
+    chosen = detect_format(body, content_type) if fmt == "auto" else cast(Format, fmt)
     if chosen == "hf":
         return hf_daily.SOURCE
     head = head_text(body).lower()

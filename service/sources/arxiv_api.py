@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any, Literal
 from urllib.parse import urlencode
 
-from service.sources.normalize import arxiv_abs_url, arxiv_pdf_url, clean_names, parse_arxiv_id, to_utc
 from service.papers import PaperIn, ParseResult, SourceError
 from service.sources.base import (
     MAX_ABSTRACT_CHARS,
@@ -28,6 +27,7 @@ from service.sources.base import (
     is_http_url,
     parse_feed,
 )
+from service.sources.normalize import arxiv_abs_url, arxiv_pdf_url, clean_names, parse_arxiv_id, to_utc
 
 KIND = "arxiv_api"
 API_URL = "https://export.arxiv.org/api/query"

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from service.sources.normalize import arxiv_abs_url, arxiv_pdf_url, parse_arxiv_id, split_authors, to_utc
 from service.papers import PaperIn, ParseResult
 from service.sources.base import (
     MAX_ABSTRACT_CHARS,
@@ -26,6 +25,7 @@ from service.sources.base import (
     entry_updated,
     parse_feed,
 )
+from service.sources.normalize import arxiv_abs_url, arxiv_pdf_url, parse_arxiv_id, split_authors, to_utc
 
 KIND = "arxiv_rss"
 FEED_URL = "https://rss.arxiv.org/rss/"

@@ -15,8 +15,8 @@ from typing import Any, Literal, Protocol
 
 import feedparser
 
-from service.sources.normalize import html_to_text
 from service.papers import ItemError, PaperIn, ParseResult, SourceError
+from service.sources.normalize import html_to_text
 
 Format = Literal["hf", "rss", "atom"]
 

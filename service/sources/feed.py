@@ -10,15 +10,6 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from service.sources.normalize import (
-    ArxivId,
-    arxiv_abs_url,
-    arxiv_pdf_url,
-    clean_names,
-    collapse_whitespace,
-    parse_arxiv_id,
-    to_utc,
-)
 from service.papers import PaperIn, ParseResult
 from service.sources.base import (
     MAX_ABSTRACT_CHARS,
@@ -33,6 +24,15 @@ from service.sources.base import (
     entry_updated,
     is_http_url,
     parse_feed,
+)
+from service.sources.normalize import (
+    ArxivId,
+    arxiv_abs_url,
+    arxiv_pdf_url,
+    clean_names,
+    collapse_whitespace,
+    parse_arxiv_id,
+    to_utc,
 )
 
 KIND = "feed"

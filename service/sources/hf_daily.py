@@ -13,14 +13,6 @@ from datetime import date
 from typing import Any, Literal
 from urllib.parse import urlencode
 
-from service.sources.normalize import (
-    arxiv_abs_url,
-    arxiv_pdf_url,
-    clean_names,
-    html_to_text,
-    parse_arxiv_id,
-    to_utc,
-)
 from service.papers import PaperIn, ParseResult, SourceError
 from service.sources.base import (
     MAX_ABSTRACT_CHARS,
@@ -31,6 +23,14 @@ from service.sources.base import (
     collect,
     is_http_url,
     looks_like_html_page,
+)
+from service.sources.normalize import (
+    arxiv_abs_url,
+    arxiv_pdf_url,
+    clean_names,
+    html_to_text,
+    parse_arxiv_id,
+    to_utc,
 )
 
 KIND = "hf_daily"

@@ -111,6 +111,17 @@ class Paper(Base):
     topics: Mapped[list[Topic]] = relationship(secondary="paper_topics", lazy="selectin", viewonly=True)
 
 
+# Full-text search over papers lives beside the models (migration 0005), derived from title,
+# abstract and authors by the database itself: on SQLite the FTS5 table papers_fts (and its shadow
+# tables papers_fts_*) kept in step by triggers, on PostgreSQL the GIN expression index
+# ix_papers_search. Schema comparison (migrations/env.py, the migration tests) leaves them out.
+SEARCH_OBJECTS = ("papers_fts", "ix_papers_search")
+
+
+def is_search_object(name: str | None) -> bool:
+    return name is not None and (name in SEARCH_OBJECTS or name.startswith("papers_fts_"))
+
+
 class Source(Base):
     __tablename__ = "sources"
 

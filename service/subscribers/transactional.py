@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from config.settings import Settings
-from service.storage.db import session_scope
-from service.digests.deliver import DeliveryTools
-from service.storage.models import Subscriber
+from service.mail import Unsubscribe
+from service.mail.toolkit import DeliveryTools
 from service.rendering import RenderedEmail, render_confirm, render_welcome
-from service.rendering.already import render_already
+from service.rendering.already import AlreadyReason, render_already
+from service.storage.db import session_scope
+from service.storage.models import Subscriber
 from service.subscribers.lifecycle import MAIL_KINDS
-from service.subscribers.tokens import link
+from service.subscribers.tokens import link, make_token, token_url
 
 SCHEDULE_WORDS = {"daily": "every day", "weekdays": "every weekday", "weekly": "every week"}
 
@@ -28,7 +29,7 @@ class Prepared:
     to: str
     email: RenderedEmail
     key: str  # same key, same Message-ID: a retried task repeats its message id
-    unsubscribe_url: str | None
+    unsubscribe: Unsubscribe | None  # None: no List-Unsubscribe (confirmations)
 
 
 def schedule_text(subscriber: Subscriber) -> str:
@@ -40,37 +41,41 @@ def prepare(settings: Settings, kind: str, subscriber: Subscriber, tools: Delive
     sid, version = subscriber.id, subscriber.token_version
     stamp = (subscriber.confirmation_sent_at or subscriber.created_at).isoformat()
     hours = settings.confirm_token_max_age_hours
-    common = {"sender": tools.sender, "renderer": tools.renderer}
+    sender, renderer = tools.sender, tools.renderer
     if kind == "confirm":
         if subscriber.status != "pending":
             return None
         url = link(settings, "confirm", sid, version)
-        email = render_confirm(recipient=subscriber.email, confirm_url=url, valid_hours=hours, **common)
+        email = render_confirm(recipient=subscriber.email, confirm_url=url, valid_hours=hours, sender=sender,
+                               renderer=renderer)
         return Prepared(subscriber.email, email, f"confirm/{sid}/{stamp}", None)
     if kind == "change":
         if not subscriber.pending_email:
             return None
         url = link(settings, "confirm", sid, version, e=subscriber.pending_email)
-        email = render_confirm(recipient=subscriber.pending_email, confirm_url=url, valid_hours=hours, **common)
+        email = render_confirm(recipient=subscriber.pending_email, confirm_url=url, valid_hours=hours, sender=sender,
+                               renderer=renderer)
         return Prepared(subscriber.pending_email, email, f"change/{sid}/{stamp}", None)
     if subscriber.status not in ("active", "paused"):
         return None
     preferences_url = link(settings, "preferences", sid, version)
-    unsubscribe_url = link(settings, "unsubscribe", sid, version)
+    unsubscribe_token = make_token(settings, "unsubscribe", sid, version)
+    unsubscribe = Unsubscribe(token_url(settings, "unsubscribe", unsubscribe_token), unsubscribe_token)
     if kind == "welcome":
         topics = list((subscriber.preferences or {}).get("topics", []))
         email = render_welcome(
-            recipient=subscriber.email, preferences_url=preferences_url, unsubscribe_url=unsubscribe_url,
-            topics=topics, schedule=schedule_text(subscriber), **common,
+            recipient=subscriber.email, preferences_url=preferences_url, unsubscribe_url=unsubscribe.url,
+            topics=topics, schedule=schedule_text(subscriber), sender=sender, renderer=renderer,
         )
-        return Prepared(subscriber.email, email, f"welcome/{sid}", unsubscribe_url)
+        return Prepared(subscriber.email, email, f"welcome/{sid}", unsubscribe)
     if kind in ("already", "links"):
+        reason: AlreadyReason = "already" if kind == "already" else "links"
         email = render_already(
-            recipient=subscriber.email, preferences_url=preferences_url, unsubscribe_url=unsubscribe_url,
-            reason=kind, paused=subscriber.status == "paused", **common,  # type: ignore[arg-type]
+            recipient=subscriber.email, preferences_url=preferences_url, unsubscribe_url=unsubscribe.url,
+            reason=reason, paused=subscriber.status == "paused", sender=sender, renderer=renderer,
         )
         when = subscriber.reminder_sent_at if kind == "already" else None
-        return Prepared(subscriber.email, email, f"{kind}/{sid}/{version}/{when}", unsubscribe_url)
+        return Prepared(subscriber.email, email, f"{kind}/{sid}/{version}/{when}", unsubscribe)
     raise ValueError(f"unknown transactional mail kind {kind!r} (known: {', '.join(MAIL_KINDS)})")
 
 
@@ -91,9 +96,10 @@ def send_mail(settings: Settings, kind: str, subscriber_id: int, tools: Delivery
         text=prepared.email.text,
         html=prepared.email.html,
         message_key=prepared.key,
-        unsubscribe_url=prepared.unsubscribe_url,
+        unsubscribe=prepared.unsubscribe,
         kind=kind,
         date=datetime.now(UTC),
+        subscriber_id=subscriber_id,  # its bounce address names the subscriber (VERP)
     )
     tools.backend.send(mail.envelope_from, mail.to, mail.data)
     return f"{kind} for subscriber {subscriber_id}: sent {mail.message_id}"

@@ -96,7 +96,7 @@ _swept: dict[str, str] = {}
 
 def reclassify_stale(session: Session, taxonomy: Taxonomy, chunk: int = 500) -> int:
     """Re-classify every paper classified under another taxonomy version; returns how many."""
-    database = str(session.get_bind().url)
+    database = str(session.get_bind().engine.url)
     if _swept.get(database) == taxonomy.version:
         return 0
     ids = topic_ids(session)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 from service.storage.db import make_engine
-from service.storage.models import Base
+from service.storage.models import Base, is_search_object
 
 config = context.config
 url = config.attributes["database_url"]
@@ -18,6 +18,8 @@ with engine.connect() as connection:
         # SQLite cannot ALTER most things: batch mode rebuilds the table instead.
         render_as_batch=url.startswith("sqlite"),
         compare_type=True,
+        # The full-text search objects are the database's own (see models.SEARCH_OBJECTS).
+        include_name=lambda name, _type, _parents: not is_search_object(name),
     )
     with context.begin_transaction():
         context.run_migrations()

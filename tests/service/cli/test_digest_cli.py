@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
@@ -32,7 +33,26 @@ def test_preview_explains_each_paper_on_the_recorded_papers(with_fixture_papers:
     whys = [line.strip() for line in text.splitlines() if line.strip().startswith("Why:")]
     assert whys, text
     assert all("Efficient inference" in why or "KV cache" in why for why in whys)
-    assert any("matched “KV cache”" in why for why in whys)
+    assert any("'KV cache' in the" in why for why in whys)  # every reason names its evidence
+
+
+def test_preview_json_is_the_ranking_as_data(with_fixture_papers: Settings) -> None:
+    run_cli(with_fixture_papers, "subscribers", "add", "erin@example.org", "--topic", "efficient-inference",
+            "--keyword", "speculative decoding", "--max-papers", "3", "--confirmed")
+    shown = run_cli(with_fixture_papers, "digest", "preview", "erin@example.org", "--format", "json")
+    assert shown.returncode == 0, shown.stderr
+    papers = json.loads(shown.stdout)["papers"]
+    assert 0 < len(papers) <= 3
+    for paper in papers:
+        assert set(paper) >= {"arxiv_id", "title", "score", "parts", "reasons"} and paper["reasons"]
+        assert abs(sum(paper["parts"].values()) - paper["score"]) < 1e-9
+    assert [p["score"] for p in papers] == sorted((p["score"] for p in papers), reverse=True)
+    assert papers[0]["title"].startswith("VIA-SD") and "'speculative decoding' in the title" in papers[0]["reasons"][0]
+    every = json.loads(run_cli(with_fixture_papers, "digest", "preview", "erin@example.org", "--format", "json",
+                               "--limit", "0").stdout)["papers"]
+    assert len(every) > 3 and every[:3] == papers
+    wrong = run_cli(with_fixture_papers, "digest", "preview", "erin@example.org", "--limit", "2")
+    assert wrong.returncode == 2 and "--limit" in wrong.stderr
 
 
 def test_preview_html_to_a_file(with_fixture_papers: Settings, tmp_path: Path) -> None:

@@ -9,11 +9,13 @@ from typing import Any
 
 import pytest
 
-from service.mail import Composer, MessageError, SenderIdentity, build_message, make_message_id, wire_bytes
+from service.mail import Composer, MessageError, SenderIdentity, Unsubscribe, make_message_id, wire_bytes
 from service.mail.message import message_id_of, parse_sender
 from tests.conftest import make_settings
+from tests.service.mail.email_message import build_message
 
-UNSUB = "https://papermail.test/unsubscribe/tok.EN-_42"
+TOKEN = "tok.EN-_42"
+UNSUB = f"https://papermail.test/unsubscribe/{TOKEN}"
 WHEN = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
 
 
@@ -28,7 +30,7 @@ def digest(composer: Composer, **overrides: Any) -> bytes:
         "text": "Hello Alice\n\n1. Paper one\n",
         "html": "<p>Hello Alice</p><ol><li>Paper one</li></ol>",
         "message_key": "sub-1/2026-11-27",
-        "unsubscribe_url": UNSUB,
+        "unsubscribe": Unsubscribe(UNSUB, TOKEN),
         "delivery_id": 42,
         "date": WHEN,
     }
@@ -81,7 +83,7 @@ def test_wire_bytes_are_seven_bit_with_crlf_and_encoded_non_ascii_headers(tmp_pa
 
 def test_long_list_unsubscribe_is_folded_between_uris_never_encoded(composer: Composer) -> None:
     token = "A" * 300
-    data = digest(composer, unsubscribe_url=f"https://papermail.test/unsubscribe/{token}")
+    data = digest(composer, unsubscribe=Unsubscribe(f"https://papermail.test/unsubscribe/{token}", token))
 
     header = data.split(b"\r\nList-Unsubscribe: ", 1)[1].split(b"\r\nList-Unsubscribe-Post", 1)[0]
     assert b"=?" not in header
@@ -109,16 +111,29 @@ def test_reply_to_from_settings(tmp_path: Path) -> None:
 
 
 def test_transactional_mail_has_no_list_headers(composer: Composer) -> None:
-    message = parsed(digest(composer, unsubscribe_url=None, kind="confirm", delivery_id=None))
+    message = parsed(digest(composer, unsubscribe=None, kind="confirm", delivery_id=None))
     for name in ("List-Id", "List-Unsubscribe", "List-Unsubscribe-Post", "X-Papermail-Delivery"):
         assert name not in message
     assert message["Auto-Submitted"] == "auto-generated"
     assert message["Message-ID"].startswith("<confirm.")
 
 
-def test_explicit_token_is_percent_encoded_in_the_mailto(composer: Composer) -> None:
-    message = parsed(digest(composer, unsubscribe_token="a b&c"))
+def test_token_is_percent_encoded_in_the_mailto(composer: Composer) -> None:
+    message = parsed(digest(composer, unsubscribe=Unsubscribe(UNSUB, "a b&c")))
     assert "?subject=unsubscribe-a%20b%26c>" in message["List-Unsubscribe"]
+
+
+def test_the_mailto_carries_the_token_given_not_one_read_from_the_url(composer: Composer) -> None:
+    message = parsed(digest(composer, unsubscribe=Unsubscribe(UNSUB, "other-token")))
+    assert message["List-Unsubscribe"] == (
+        f"<{UNSUB}>, <mailto:unsubscribe@papermail.test?subject=unsubscribe-other-token>"
+    )
+
+
+@pytest.mark.parametrize("token", ["", "  ", "tok\r\nBcc: x@example.com"])
+def test_empty_or_unsafe_unsubscribe_token_is_refused(composer: Composer, token: str) -> None:
+    with pytest.raises(MessageError, match="unsubscribe token"):
+        digest(composer, unsubscribe=Unsubscribe(UNSUB, token))
 
 
 def test_trailing_newline_of_a_template_subject_is_stripped(composer: Composer) -> None:
@@ -187,7 +202,7 @@ def test_test_domains_are_refused_in_production(tmp_path: Path) -> None:
 )
 def test_unsafe_unsubscribe_urls_are_refused(composer: Composer, url: str) -> None:
     with pytest.raises(MessageError):
-        digest(composer, unsubscribe_url=url)
+        digest(composer, unsubscribe=Unsubscribe(url, "tok"))
 
 
 def test_naive_date_and_bad_kind_are_refused(composer: Composer) -> None:
@@ -216,7 +231,7 @@ def test_build_message_then_wire_bytes_round_trips(composer: Composer) -> None:
         text="t",
         html="<b>h</b>",
         message_key="k",
-        unsubscribe_url=UNSUB,
+        unsubscribe=Unsubscribe(UNSUB, TOKEN),
     )
     assert parsed(wire_bytes(message))["Message-ID"] == message["Message-ID"]
 
@@ -234,5 +249,5 @@ def test_message_id_is_read_from_the_header_block_only(data: bytes, expected: st
 
 def test_message_id_of_composed_bytes_is_the_one_composed(composer: Composer) -> None:
     mail = composer.compose(to_address="ann@example.org", subject="s", text="t", html="<p>h</p>", message_key="k",
-                            unsubscribe_url="https://papermail.test/unsubscribe/tok")
+                            unsubscribe=Unsubscribe("https://papermail.test/unsubscribe/tok", "tok"))
     assert message_id_of(mail.data) == mail.message_id == email.message_from_bytes(mail.data)["Message-ID"]

@@ -6,7 +6,15 @@ from pathlib import Path
 import pytest
 
 from config.settings import Settings
-from service.mail import Composer, DeliveryError, OutboxBackend, get_backend, list_outbox, open_outbox_entry
+from service.mail import (
+    Composer,
+    DeliveryError,
+    OutboxBackend,
+    Unsubscribe,
+    get_backend,
+    list_outbox,
+    open_outbox_entry,
+)
 from service.mail.outbox import OUTBOX_NAME
 
 
@@ -17,7 +25,7 @@ def compose(composer: Composer, to: str, key: str) -> tuple[str, bytes]:
         text="text",
         html="<p>html</p>",
         message_key=key,
-        unsubscribe_url="https://papermail.test/unsubscribe/t",
+        unsubscribe=Unsubscribe("https://papermail.test/unsubscribe/t", "t"),
     )
     return mail.message_id, mail.data
 

@@ -12,7 +12,7 @@ import dkim
 import pytest
 
 from config.settings import Settings
-from service.mail import Composer, DeliveryError, OutgoingMail, SmtpBackend, get_backend
+from service.mail import Composer, DeliveryError, OutgoingMail, SmtpBackend, Unsubscribe, get_backend
 from service.mail.smtp import dot_stuffed
 from tests.service.mail.tcp_proxy import TcpProxy
 from tests.support.dkim import DkimKey
@@ -28,7 +28,7 @@ def mail_to(composer: Composer, to: str, key: str = "") -> OutgoingMail:
         text="Two papers.\n.\nA line with a lone dot above (SMTP dot-stuffing).\n",
         html="<p>Two papers.</p>",
         message_key=key or to,
-        unsubscribe_url="https://papermail.test/unsubscribe/tok",
+        unsubscribe=Unsubscribe("https://papermail.test/unsubscribe/tok", "tok"),
     )
 
 

@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 
-from service.mail import Composer, SenderIdentity, build_message, wire_bytes
+from service.mail import Composer, SenderIdentity, Unsubscribe, wire_bytes
 from service.mail.message import parse_sender
 from service.mail.wire import encoded_words, qp_body, text_header
+from tests.service.mail.email_message import build_message
 
 WHEN = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
 LONG_URL = "https://arxiv.org/abs/2411.01234?utm_source=papermail&utm_medium=email&utm_campaign=" + "x" * 120
@@ -46,9 +47,9 @@ CASES: list[tuple[SenderIdentity, dict[str, Any]]] = [
     (sender("Zoë Ünïcode <digest@papermail.test>", "\"Help, Desk\" <help@papermail.test>"), {"subject": "Új — 日本語のタイトル"}),
     (sender('"Dr. Who" <digest@papermail.test>'), {"subject": "a long ascii subject " * 12}),
     (sender("Papermail <digest@papermail.test>"), {"subject": "ünïcode " * 30, "kind": "confirm", "delivery_id": None}),
-    (sender("Papermail <digest@papermail.test>"), {"subject": "x" * 1200, "unsubscribe_url": None}),
+    (sender("Papermail <digest@papermail.test>"), {"subject": "x" * 1200, "unsubscribe": None}),
     (sender("Papermail <digest@papermail.test>"), {"subject": "tabs\tand  double  spaces — ok", "text": "", "html": "h"}),
-    (sender("Papermail <digest@papermail.test>"), {"unsubscribe_url": "https://papermail.test/unsubscribe/" + "A" * 300}),
+    (sender("Papermail <digest@papermail.test>"), {"unsubscribe": Unsubscribe("https://papermail.test/unsubscribe/" + "A" * 300, "A" * 300)}),
 ]
 
 
@@ -62,7 +63,7 @@ def test_direct_bytes_parse_to_what_the_email_message_route_gives(
         "text": TEXT,
         "html": HTML,
         "message_key": "sub-1/2026-11-27",
-        "unsubscribe_url": "https://papermail.test/unsubscribe/tok.EN-_42",
+        "unsubscribe": Unsubscribe("https://papermail.test/unsubscribe/tok.EN-_42", "tok.EN-_42"),
         "delivery_id": 42,
         "date": WHEN,
     }

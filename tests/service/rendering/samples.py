@@ -72,6 +72,7 @@ def digest(
         links=DigestLinks(
             preferences_url="https://papermail.test/preferences/TOKEN",
             unsubscribe_url="https://papermail.test/unsubscribe/TOKEN",
+            unsubscribe_token="TOKEN",
             view_in_browser_url="https://papermail.test/digest/TOKEN",
         ),
         sender=SENDER,
