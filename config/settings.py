@@ -95,6 +95,12 @@ class Settings(BaseSettings):
     dkim_ed25519_selector: str = ""
     dkim_ed25519_private_key_path: Path | None = None
     send_rate_per_second: float = Field(default=50.0, gt=0)
+    # The relay's circuit breaker (shared by every worker through the broker's Redis): it opens
+    # after this many connection failures or 421s in a row, or this many other 4xx answers in a
+    # row; while open, one probe goes out after a pause that doubles up to the longest.
+    smtp_breaker_failures: int = Field(default=3, ge=1, le=1000)
+    smtp_breaker_tempfails: int = Field(default=20, ge=2, le=10_000)
+    smtp_breaker_max_seconds: float = Field(default=30.0, ge=1, le=3600)
 
     # -- scheduling and delivery ---------------------------------------------------------
     planner_interval_minutes: int = Field(default=5, ge=1, le=60)
@@ -102,6 +108,9 @@ class Settings(BaseSettings):
     # A delivery claimed but neither sent nor failed after this long is re-enqueued:
     # the filesystem broker loses a message when a worker dies mid-task.
     delivery_stale_minutes: int = Field(default=30, ge=1)
+    # A worker holds the deliveries it is sending under a lease it renews every quarter of this;
+    # when the worker dies, its rows are re-enqueued once the lease has run out.
+    delivery_lease_seconds: int = Field(default=60, ge=8, le=3600)
     lookback_days: int = Field(default=7, ge=1, le=60)
     # First retry of a transiently failed delivery (4xx, connection lost); doubles each time.
     delivery_retry_seconds: float = Field(default=60.0, gt=0, le=3600)
@@ -115,6 +124,9 @@ class Settings(BaseSettings):
     fetch_max_redirects: int = Field(default=5, ge=0, le=20)
     contact_email: str = "admin@papermail.localhost"
     source_stale_hours: int = Field(default=48, ge=1)
+    # Sources added in the admin or the API may not point at private, loopback or link-local
+    # addresses (the cloud metadata service, the LAN) unless this is on.
+    source_allow_private_urls: bool = False
 
     # -- people: web, admin, bounces -----------------------------------------------------------
     # Multiplies every per-IP/per-address web rate limit (benchmarks and load tests raise it).
@@ -214,6 +226,9 @@ class Settings(BaseSettings):
             )
         if self.dkim_ed25519_selector and self.dkim_ed25519_selector == self.dkim_selector:
             raise ValueError("PAPERMAIL_DKIM_ED25519_SELECTOR must differ from PAPERMAIL_DKIM_SELECTOR")
+        if self.delivery_stale_minutes * 60 < self.delivery_lease_seconds:
+            # The stale sweep takes back rows left 'sending': never while their lease may be alive.
+            raise ValueError("PAPERMAIL_DELIVERY_STALE_MINUTES must be at least PAPERMAIL_DELIVERY_LEASE_SECONDS")
         names = [s.name for s in self.sources]
         if len(names) != len(set(names)):
             raise ValueError("PAPERMAIL_SOURCES has two sources with the same name")

@@ -16,9 +16,10 @@ written anything the caller would have to undo. The one exception is
 takes Settings and commits each batch itself.
 
 Actors, as the audit log names them: the admin's address for a signed-in admin, ``api:<token
-name>``, ``cli``, ``webhook:<format>``, ``system`` (the digest workers), and ``subscriber:<id>``
-(``votes.subscriber_actor``) for a reader acting on their own subscription through a link — never
-a reader's address, so that an erase can scrub everything that names the person.
+name>``, ``cli``, ``webhook:<format>``, ``inbound:<smtp|lmtp|imap>`` (mail that came back),
+``system`` (the digest workers), and ``subscriber:<id>`` (``votes.subscriber_actor``) for a reader
+acting on their own subscription through a link — never a reader's address, so that an erase can
+scrub everything that names the person.
 
 Names are verbs saying what happens (``add_subscriber``, ``change_subscriber_status``,
 ``retry_delivery``); ``note_*`` records an event that changes no row. A domain helper an action
@@ -31,6 +32,6 @@ digest, a resent confirmation) is recorded as an event, with no before/after.
 
 Modules: ``subscribers`` (what an operator does to subscribers), ``readers`` (what a reader does
 to their own subscription), ``votes`` and ``seeds`` (a reader's 👍/👎 and "more like these"),
-``bounces``, ``topics``, ``sources``, ``deliveries``, ``admin`` (admin accounts, sign-ins, API
-tokens).
+``bounces``, ``inbound`` (bounces, complaints and mailto unsubscribes read from inbound mail),
+``topics``, ``sources``, ``deliveries``, ``admin`` (admin accounts, sign-ins, API tokens).
 """

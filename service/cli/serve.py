@@ -13,6 +13,7 @@ import typer
 
 from config.settings import DEFAULT_SECRET_KEY, Settings, get_settings
 from service.cli import children as children_of_up
+from service.cli.check import refuse_failed_checks
 from service.cli.errors import UsageError
 from service.storage import migrate
 
@@ -126,6 +127,7 @@ def worker(
 ) -> None:
     """Run a Celery worker on the configured broker."""
     settings = get_settings()
+    refuse_failed_checks(settings, "worker")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     from workers.celery_app import app
 
@@ -137,6 +139,7 @@ def worker(
 def beat() -> None:
     """Run Celery beat: source polling and the digest planner on their intervals."""
     settings = get_settings()
+    refuse_failed_checks(settings, "beat")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     from workers.celery_app import app
 

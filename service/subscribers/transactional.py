@@ -8,8 +8,11 @@ A mail whose reason went away before it was sent (confirmed meanwhile, unsubscri
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session
 
 from config.settings import Settings
 from service.mail import Unsubscribe
@@ -20,6 +23,7 @@ from service.storage.db import session_scope
 from service.storage.models import Subscriber
 from service.subscribers.lifecycle import MAIL_KINDS
 from service.subscribers.tokens import link, make_token, token_url
+from service.topics.store import current_taxonomy
 
 SCHEDULE_WORDS = {"daily": "every day", "weekdays": "every weekday", "weekly": "every week"}
 
@@ -36,9 +40,24 @@ def schedule_text(subscriber: Subscriber) -> str:
     return f"{SCHEDULE_WORDS.get(subscriber.frequency, 'regularly')} at {subscriber.send_hour:02d}:00 ({subscriber.timezone})"
 
 
-def prepare(settings: Settings, kind: str, subscriber: Subscriber, tools: DeliveryTools) -> Prepared | None:
-    """The message KIND for SUBSCRIBER as it stands now, or None when there is nothing to send."""
+def topic_labels(session: Session) -> dict[str, str]:
+    """Topic names by slug, as admins named them (the shipped taxonomy until the table has any)."""
+    return {topic.slug: topic.name for topic in current_taxonomy(session).topics}
+
+
+def interests(subscriber: Subscriber, labels: Mapping[str, str]) -> tuple[list[str], list[str]]:
+    """The reader's topics by their names (a slug an admin has since deleted stays a slug) and
+    their keywords, as the preferences hold them."""
+    prefs = subscriber.preferences or {}
+    return [labels.get(slug, slug) for slug in prefs.get("topics", [])], list(prefs.get("keywords", []))
+
+
+def prepare(settings: Settings, kind: str, subscriber: Subscriber, tools: DeliveryTools,
+            labels: Mapping[str, str] | None = None) -> Prepared | None:
+    """The message KIND for SUBSCRIBER as it stands now, or None when there is nothing to send.
+    LABELS: topic names by slug, to name the reader's topics."""
     sid, version = subscriber.id, subscriber.token_version
+    topics, keywords = interests(subscriber, labels or {})
     stamp = (subscriber.confirmation_sent_at or subscriber.created_at).isoformat()
     hours = settings.confirm_token_max_age_hours
     sender, renderer = tools.sender, tools.renderer
@@ -47,7 +66,7 @@ def prepare(settings: Settings, kind: str, subscriber: Subscriber, tools: Delive
             return None
         url = link(settings, "confirm", sid, version)
         email = render_confirm(recipient=subscriber.email, confirm_url=url, valid_hours=hours, sender=sender,
-                               renderer=renderer)
+                               topics=topics, keywords=keywords, renderer=renderer)
         return Prepared(subscriber.email, email, f"confirm/{sid}/{stamp}", None)
     if kind == "change":
         if not subscriber.pending_email:
@@ -62,10 +81,9 @@ def prepare(settings: Settings, kind: str, subscriber: Subscriber, tools: Delive
     unsubscribe_token = make_token(settings, "unsubscribe", sid, version)
     unsubscribe = Unsubscribe(token_url(settings, "unsubscribe", unsubscribe_token), unsubscribe_token)
     if kind == "welcome":
-        topics = list((subscriber.preferences or {}).get("topics", []))
         email = render_welcome(
             recipient=subscriber.email, preferences_url=preferences_url, unsubscribe_url=unsubscribe.url,
-            topics=topics, schedule=schedule_text(subscriber), sender=sender, renderer=renderer,
+            topics=topics, keywords=keywords, schedule=schedule_text(subscriber), sender=sender, renderer=renderer,
         )
         return Prepared(subscriber.email, email, f"welcome/{sid}", unsubscribe)
     if kind in ("already", "links"):
@@ -86,7 +104,7 @@ def send_mail(settings: Settings, kind: str, subscriber_id: int, tools: Delivery
         raise ValueError(f"unknown transactional mail kind {kind!r}")
     with session_scope(settings) as session:
         subscriber = session.get(Subscriber, subscriber_id)
-        prepared = prepare(settings, kind, subscriber, tools) if subscriber is not None else None
+        prepared = prepare(settings, kind, subscriber, tools, topic_labels(session)) if subscriber is not None else None
     if prepared is None:
         return f"{kind} for subscriber {subscriber_id}: nothing to send"
     # Confirmations carry no List-Unsubscribe (there is no subscription yet); the others do.
