@@ -122,7 +122,7 @@ async def drive(url: str, rate: float, seconds: float, post_share: float, cookie
                 conn = Connection(host, int(port))
                 continue
             elapsed = (time.perf_counter() - due) * 1000
-            ok = status == 303 if is_post else (status == 200 and b"Trending today" in body)
+            ok = status == 303 if is_post else (status == 200 and b'id="papers-title"' in body)
             if not ok:
                 latencies["_errors"].append(f"{'POST' if is_post else 'GET'} {status}")
             latencies["POST /" if is_post else "GET /"].append(elapsed)

@@ -26,6 +26,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from config.settings import Settings
+from service.catalog.cards import THUMBNAIL_HOSTS
 
 CSRF_COOKIE = "papermail_csrf"
 CSRF_FIELD = "csrf_token"
@@ -34,8 +35,10 @@ CSRF_MAX_AGE_SECONDS = 24 * 3600
 
 # No inline script or style anywhere: everything comes from /static. frame-ancestors stops
 # clickjacking of the one-button unsubscribe page; form-action keeps forms on this site.
+# Images: this site's, and the papers' thumbnails from their source's CDN (nothing else).
+IMG_SOURCES = " ".join(["'self'", "data:", *(f"https://{host}" for host in THUMBNAIL_HOSTS)])
 DEFAULT_CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    f"default-src 'self'; script-src 'self'; style-src 'self'; img-src {IMG_SOURCES}; "
     "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
     "base-uri 'none'; object-src 'none'"
 )

@@ -14,6 +14,8 @@ from starlette.routing import compile_path
 from service.task_queue import TaskQueue
 from service.web import webhooks
 from service.web.api import deliveries, seeds, sources, stats, subscribers, topics
+from service.web.api import audit, bounces, docs
+from service.web.api import papers
 from service.web.api.auth import ApiRoute, current_caller
 from service.web.api.errors import error_response, responses
 
@@ -23,9 +25,12 @@ ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
 def api_router() -> APIRouter:
     router = APIRouter(prefix=PREFIX, route_class=ApiRoute, dependencies=[Depends(current_caller)],
-                       responses=responses(400, 401, 422))
+                       responses=responses(400, 401, 403, 422))
     for module in (subscribers, seeds, topics, sources, deliveries, stats):
         router.include_router(module.router)
+    for module in (audit, bounces):  # read-only logs
+        router.include_router(module.router)
+    router.include_router(papers.router)
     return router
 
 
@@ -57,5 +62,6 @@ async def unknown_api_path(request: Request) -> JSONResponse:
 def install(app: FastAPI) -> None:
     app.state.task_queue = TaskQueue(app.state.settings)
     app.include_router(api_router())
+    docs.install(app)
     webhooks.install(app)
     app.add_api_route("/api/{rest:path}", unknown_api_path, methods=ALL_METHODS, include_in_schema=False)

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic.json_schema import JsonDict
 
 from service.subscribers.preferences import Preferences, Weekday
 
@@ -15,6 +16,9 @@ SettableStatus = Literal["pending", "active", "paused", "unsubscribed", "suppres
 SourceKind = Literal["hf_daily", "arxiv_rss", "arxiv_api", "feed"]
 DeliveryStatus = Literal["claimed", "sending", "sent", "failed", "skipped"]
 Health = Literal["never", "ok", "empty", "stale", "broken"]
+Role = Literal["owner", "viewer"]
+BounceKind = Literal["hard", "soft", "complaint"]
+BounceSource = Literal["smtp", "webhook", "inbound"]
 
 
 def check_text(value: str) -> str:
@@ -41,6 +45,13 @@ def _check_strings(value: Any) -> None:
 
 
 SafeStr = Annotated[str, AfterValidator(check_text)]
+# Declared formats: what /docs and generated clients show. The service checks the values itself
+# (service.subscribers.store.normalise_email, service.actions.sources.check_source) and words
+# its refusals; pydantic's EmailStr/HttpUrl would answer in their own words first.
+EMAIL: JsonDict = {"format": "email"}
+URI: JsonDict = {"format": "uri"}
+EmailText = Annotated[str, Field(json_schema_extra=EMAIL)]
+UriText = Annotated[str, Field(json_schema_extra=URI)]
 
 
 class Input(BaseModel):
@@ -64,7 +75,7 @@ class SubscriberOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    email: str
+    email: str = Field(json_schema_extra=EMAIL)
     status: SubscriberStatus
     preferences: Preferences
     created_at: datetime
@@ -74,11 +85,11 @@ class SubscriberOut(BaseModel):
     last_digest_at: datetime | None
     suppressed_reason: str | None
     soft_bounces: int
-    pending_email: str | None
+    pending_email: EmailText | None = Field(description="A new address waiting for its confirmation.")
 
 
 class SubscriberCreate(Input):
-    email: str = Field(min_length=3, max_length=320)
+    email: str = Field(min_length=3, max_length=320, json_schema_extra=EMAIL)
     confirmed: bool = Field(False, description="The admin attests consent: active at once, no confirmation mail.")
     preferences: Preferences = Preferences()
     like: list[SafeStr] = Field(default_factory=list, max_length=200, description=(
@@ -103,7 +114,7 @@ class PreferencesPatch(Input):
 
 
 class SubscriberUpdate(Input):
-    email: str | None = Field(None, min_length=3, max_length=320)
+    email: EmailText | None = Field(None, min_length=3, max_length=320)
     preferences: PreferencesPatch | None = None
 
 
@@ -132,6 +143,7 @@ class TopicOut(BaseModel):
     min_abstract_hits: int
     position: int
     papers: int
+    subscribers: int = Field(description="Subscribers (not erased) who follow this topic.")
 
 
 class TopicFields(Input):
@@ -151,10 +163,15 @@ class TopicCreate(TopicFields):
     name: str = Field(min_length=1, max_length=128)
 
 
+class TopicUpdate(TopicFields):
+    slug: str | None = Field(None, pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=64,
+                             description="A new slug: renames the topic, and its subscribers follow it.")
+
+
 class SourceOut(BaseModel):
     name: str
-    kind: str
-    url: str
+    kind: SourceKind
+    url: str = Field(json_schema_extra=URI)
     poll_interval_minutes: int
     enabled: bool
     health: Health
@@ -170,7 +187,7 @@ class SourceOut(BaseModel):
 
 class SourceUpdate(Input):
     kind: SourceKind | None = None
-    url: str | None = Field(None, min_length=1, max_length=2048)
+    url: UriText | None = Field(None, min_length=1, max_length=2048)
     poll_interval_minutes: int | None = Field(None, ge=1, le=7 * 24 * 60)
     enabled: bool | None = None
 
@@ -178,7 +195,7 @@ class SourceUpdate(Input):
 class SourceCreate(SourceUpdate):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
     kind: SourceKind
-    url: str = Field(min_length=1, max_length=2048)
+    url: str = Field(min_length=1, max_length=2048, json_schema_extra=URI)
 
 
 class Enqueued(BaseModel):
@@ -192,7 +209,7 @@ class DeliveryOut(BaseModel):
     id: int
     subscriber_id: int
     period: str
-    status: str
+    status: DeliveryStatus
     claimed_at: datetime
     enqueued_at: datetime | None
     due_at: datetime | None
@@ -268,3 +285,68 @@ class VoteOut(BaseModel):
 class LearnedReset(BaseModel):
     votes_deleted: int
     seeds_deleted: int
+
+
+class AuditEntryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    at: datetime
+    actor: str = Field(description='An admin\'s address, "api:<token name>", "cli", "system", "webhook:<format>", '
+                                   '"inbound:<channel>" or "subscriber:<id>".')
+    action: str = Field(description='What happened, e.g. "subscriber.update", "topic.delete".')
+    target_type: str = Field(description='What it happened to, e.g. "subscriber", "topic", "source".')
+    target_id: str | None
+    before: dict[str, Any] | None = Field(description="The fields that changed, as they were (null for an event).")
+    after: dict[str, Any] | None = Field(description="The same fields afterwards (null for an event; for a deletion, "
+                                                     "null or what became of what depended on it).")
+
+
+class BounceOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    at: datetime
+    kind: BounceKind
+    address: str = Field(description='As reported; "[erased]" once its subscriber was erased.')
+    subscriber_id: int | None
+    delivery_id: int | None
+    source: BounceSource = Field(description="smtp: refused during a digest's SMTP session; webhook: a provider's "
+                                             "notification; inbound: a bounce or complaint mailed back.")
+    detail: str = Field(description="The webhook's format or the inbound channel.")
+    diagnostic: str = Field(description="The raw reply or reason, as received.")
+    outcome: str
+
+
+# -- papers (/api/v1/papers) ----------------------------------------------------------------
+
+
+class PaperLinksOut(BaseModel):
+    page: str = Field(description="The paper's page on this site.")
+    hugging_face: str | None
+    arxiv: str | None
+    pdf: str | None
+    code: str | None
+    project: str | None
+
+
+class PaperOut(BaseModel):
+    id: int
+    slug: str = Field(description="Its address under /papers/: the bare arXiv id, else p-<id>.")
+    arxiv_id: str | None = Field(description="Bare, without version.")
+    uid: str = Field(description='"arxiv:<id>", or "<source kind>:<guid>" for a paper without one.')
+    title: str
+    authors: list[str]
+    organization: str | None
+    day: date = Field(description="The day its source announced it (UTC); else its publication day, else the day "
+                                  "papermail first saw it.")
+    published_at: datetime | None
+    upvotes: int
+    comments: int | None
+    abstract: str
+    ai_summary: str | None
+    ai_keywords: list[str]
+    thumbnail: str | None
+    topics: list[str] = Field(description="Topic slugs, in taxonomy order.")
+    sources: list[str] = Field(description="Names of the sources that reported it.")
+    links: PaperLinksOut

@@ -1,4 +1,5 @@
-"""The public site: sign-up with double opt-in, preferences, unsubscribe, votes, archive and feed.
+"""The public site: the front page (the day's papers) and a page per paper, sign-up with double
+opt-in, preferences, unsubscribe, votes, archive and feed.
 
 ``install(app)`` adds the routes, the shared web pieces (templates, static files, CSRF,
 security headers; see service.web.templating) and the error pages they answer with.
@@ -12,7 +13,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from service.subscribers.lifecycle import Mail
-from service.web.public import archive, confirm, feed, home, preferences, seeds, unsubscribe, vote
+from service.catalog.days import long_day
+from service.web.public import archive, confirm, feed, home, paper, preferences, seeds, unsubscribe, vote
 from service.web.public.context import PageError, Public
 from service.web.public.dispatch import default_dispatch
 from service.web.public.forms import LABELS
@@ -26,9 +28,10 @@ def install(app: FastAPI, dispatch: Callable[[Mail], None] | None = None) -> Non
     MAIL_BACKEND=memory); tests pass their own."""
     install_web(app)
     app.state.templates.env.globals["field_labels"] = LABELS
+    app.state.templates.env.filters["day_label"] = long_day
     settings = app.state.settings
     app.state.public = Public.from_settings(settings, dispatch or default_dispatch(settings))
-    for module in (home, confirm, preferences, seeds, unsubscribe, archive, feed, vote):
+    for module in (home, paper, confirm, preferences, seeds, unsubscribe, archive, feed, vote):
         app.include_router(module.router, include_in_schema=False)
     app.add_exception_handler(PageError, page_error)  # type: ignore[arg-type]  # Starlette: handlers take Exception
     app.add_exception_handler(CsrfError, csrf_error)  # type: ignore[arg-type]  # Starlette: handlers take Exception

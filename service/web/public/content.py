@@ -1,5 +1,6 @@
-"""What the public pages show from the database: trending papers and topics (cached briefly,
-so the home page costs no query most of the time), the paper window the preview and the feed
+"""What the public pages show from the database: the latest day's papers and the topics (cached
+briefly, so the home page costs no query most of the time), the recent papers' vectors for
+"similar papers" (cached longer: fitting them takes a while), the paper window the preview and the feed
 match against (cached too), and past digests re-rendered from delivery_papers + papers.
 
 Past digests are not stored as sent: a delivery keeps its papers, their rank and the match
@@ -20,6 +21,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from config.settings import Settings
+from service.catalog.browse import Browse, View, browse
+from service.catalog.similar import Corpus, load_corpus
 from service.storage.db import session_scope
 from service.digests.compose import digest_paper
 from service.digests.window import already_sent, build_index
@@ -28,15 +31,13 @@ from service.matching.match import match_many
 from service.matching.records import Match, MatchRequest, Reasons, TermHit
 from service.storage.models import Delivery, DeliveryPaper, Paper, Subscriber, Topic
 from service.subscribers.preferences import Preferences
-from service.rendering.context import safe_url
-from service.rendering.digest import PaperView, authors_line, paper_view
+from service.rendering.digest import PaperView, paper_view
 from service.topics.store import current_taxonomy
 
 T = TypeVar("T")
 HOME_TTL_SECONDS = 30.0
 WINDOW_TTL_SECONDS = 60.0
-TRENDING_COUNT = 6
-TRENDING_DAYS = 3
+CORPUS_TTL_SECONDS = 600.0
 
 
 class TtlCache(Generic[T]):
@@ -93,62 +94,56 @@ class TopicChoice:
 
 
 @dataclass(frozen=True)
-class TrendingPaper:
-    title: str
-    url: str | None
-    authors: str
-    organization: str | None
-    upvotes: int
-    topics: tuple[str, ...]
-
-
-@dataclass(frozen=True)
 class HomeData:
+    """What / shows by default: the taxonomy's topics (for the form and the topic filter) and
+    the latest day's papers."""
+
     topics: tuple[TopicChoice, ...]
-    trending: tuple[TrendingPaper, ...]
+    front: Browse
 
     @property
     def slugs(self) -> frozenset[str]:
         return frozenset(t.slug for t in self.topics)
 
+    @property
+    def topic_names(self) -> dict[str, str]:
+        return {t.slug: t.name for t in self.topics}
 
-def load_home(session: Session, now: datetime) -> HomeData:
-    taxonomy = current_taxonomy(session)
-    names = {t.slug: t.name for t in taxonomy.topics}
-    query = select(Paper).order_by(Paper.upvotes.desc(), Paper.first_seen_at.desc()).limit(TRENDING_COUNT)
-    papers = session.scalars(query.where(Paper.first_seen_at >= now - timedelta(days=TRENDING_DAYS))).all()
-    if not papers:  # a quiet spell (or a fresh install fed old papers): the latest best ones
-        papers = session.scalars(query).all()
-    trending = tuple(
-        TrendingPaper(
-            title=p.title,
-            url=safe_url(p.hf_url or p.abs_url),
-            authors=authors_line(p.authors),
-            organization=p.organization,
-            upvotes=p.upvotes,
-            topics=tuple(names.get(t.slug, t.slug) for t in p.topics),
-        )
-        for p in papers
-    )
-    topics = tuple(TopicChoice(t.slug, t.name, t.description) for t in taxonomy.topics)
-    return HomeData(topics, trending)
+
+def topic_choices(session: Session) -> tuple[TopicChoice, ...]:
+    return tuple(TopicChoice(t.slug, t.name, t.description) for t in current_taxonomy(session).topics)
+
+
+def load_home(session: Session) -> HomeData:
+    topics = topic_choices(session)
+    return HomeData(topics, browse(session, View(), {t.slug: t.name for t in topics}))
 
 
 class HomeCache(TtlCache[HomeData]):
     def __init__(self) -> None:
         super().__init__(HOME_TTL_SECONDS)
 
-    def data(self, settings: Settings, now: datetime) -> HomeData:
-        return self.get(settings.effective_database_url, lambda: self._load(settings, now))
+    def data(self, settings: Settings) -> HomeData:
+        return self.get(settings.effective_database_url, lambda: self._load(settings))
 
-    def data_nowait(self, settings: Settings, now: datetime) -> HomeData | None:
+    def data_nowait(self, settings: Settings) -> HomeData | None:
         """Never waits for the database once loaded: a stale list is served while it refreshes."""
-        return self.get_nowait(settings.effective_database_url, lambda: self._load(settings, now))
+        return self.get_nowait(settings.effective_database_url, lambda: self._load(settings))
 
     @staticmethod
-    def _load(settings: Settings, now: datetime) -> HomeData:
+    def _load(settings: Settings) -> HomeData:
         with session_scope(settings) as session:
-            return load_home(session, now)
+            return load_home(session)
+
+
+class CorpusCache(TtlCache[Corpus]):
+    """The recent papers' vectors for "similar papers", refitted every few minutes."""
+
+    def __init__(self) -> None:
+        super().__init__(CORPUS_TTL_SECONDS)
+
+    def corpus(self, settings: Settings, session: Session) -> Corpus:
+        return self.get(settings.effective_database_url, lambda: load_corpus(session))
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from service.storage.db import session_scope
 from service.storage.models import Subscriber
 from service.subscribers.lifecycle import LinkError, Mail, subscriber_for
 from service.subscribers.tokens import Purpose, TokenData
-from service.web.public.content import HomeCache, WindowCache
+from service.web.public.content import CorpusCache, HomeCache, WindowCache
 from service.web.ratelimit import (
     KeyedLimiter,
     Limit,
@@ -45,6 +45,7 @@ class Public:
     dispatch: Callable[[Mail], None]
     home: HomeCache = field(default_factory=HomeCache)
     window: WindowCache = field(default_factory=WindowCache)
+    corpus: CorpusCache = field(default_factory=CorpusCache)
     home_page: CachedPage = field(default_factory=CachedPage)
     write_lock: threading.Lock = field(default_factory=threading.Lock)
 

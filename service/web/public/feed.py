@@ -1,6 +1,7 @@
 """/feed/{token}: a personal Atom feed (RFC 4287) of the papers the subscriber's preferences
 match in the lookback window — the digest for feed readers, live.
 
+Each entry links to the paper's page on this site (its source's page is a related link).
 Built with ElementTree, so every title, author and abstract from a source is escaped as XML
 text; characters XML 1.0 cannot carry are dropped first; links are http(s) only.
 """
@@ -20,6 +21,7 @@ from service.storage.db import session_scope
 from service.matching.match import match_many
 from service.matching.records import MatchRequest
 from service.storage.models import Paper, Subscriber
+from service.catalog.slugs import paper_path
 from service.rendering.context import safe_url
 from service.rendering.digest import reason_text
 from service.subscribers.store import preferences_of
@@ -48,7 +50,13 @@ def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) ->
 
 
 def entry_id(settings: Settings, paper: Paper) -> str:
+    """The entry's permanent id: the row id, which never changes (an arXiv id may arrive later).
+    It is a URL that resolves too: /papers/<row id> redirects to the paper's page."""
     return f"{settings.base_url}/papers/{paper.id}"
+
+
+def page_url(settings: Settings, paper: Paper) -> str:
+    return settings.base_url + paper_path(paper.arxiv_id, paper.id)
 
 
 def atom_feed(settings: Settings, feed_url: str, subscriber: Subscriber, papers: list[tuple[Paper, str]],
@@ -70,9 +78,10 @@ def atom_feed(settings: Settings, feed_url: str, subscriber: Subscriber, papers:
         entry = _sub(feed, "entry")
         _sub(entry, "title", paper.title)
         _sub(entry, "id", entry_id(settings, paper))
+        _sub(entry, "link", rel="alternate", type="text/html", href=page_url(settings, paper))
         url = safe_url(paper.hf_url or paper.abs_url)
         if url:
-            _sub(entry, "link", rel="alternate", type="text/html", href=url)
+            _sub(entry, "link", rel="related", type="text/html", href=url)
         pdf = safe_url(paper.pdf_url)
         if pdf:
             _sub(entry, "link", rel="related", type="application/pdf", href=pdf, title="PDF")

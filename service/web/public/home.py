@@ -1,10 +1,15 @@
-"""/ (what papermail is, trending papers, the sign-up form), "check your inbox", and
-"send me a new link". Every answer about an address is the same whatever its state."""
+"""/ (the day's papers, the sign-up form), "check your inbox", and "send me a new link".
+Every answer about an address is the same whatever its state.
+
+/ with no parameters is the latest day, cached and rendered once per refresh (the busiest page);
+?date=, ?week=, ?month=, ?topic=, ?q= and ?page= views are queried per request.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from functools import lru_cache
+from urllib.parse import urlencode
 from typing import Any
 from zoneinfo import available_timezones
 
@@ -12,12 +17,17 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
+from service.catalog.browse import Browse, View, browse
+from service.catalog.days import Span, SpanError, page_number, parse_span
+from service.catalog.search import clean_query
+from service.storage.db import session_scope
 from service.subscribers.preferences import Preferences
 from service.actions.readers import request_new_links, request_subscription
 from service.subscribers.lifecycle import Mail
 from service.subscribers.store import InvalidSubscriber, normalise_email
 from service.web.public.content import HomeData
 from service.web.public.context import (
+    PageError,
     check_csrf,
     hand_over,
     ip_key,
@@ -32,6 +42,7 @@ from service.web.templating import render
 
 router = APIRouter()
 MAX_EMAIL_CHARS = 320
+VIEW_PARAMS = ("date", "week", "month", "topic", "q", "page")
 
 
 @lru_cache(maxsize=1)
@@ -41,20 +52,67 @@ def timezones() -> tuple[str, ...]:
     return ("UTC", *sorted(names))
 
 
-def page_context(request: Request, values: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
-    data = public(request).home.data(public(request).settings, datetime.now(UTC))
-    return context_from(data, values, errors)
+class ViewUrls:
+    """Stable URLs of the front page's views: the span's parameter, then topic, q and page,
+    always in that order, so one view has one URL."""
+
+    def __init__(self, view: View) -> None:
+        self.view = view
+
+    def _url(self, span: Span | None, topic: str | None, q: str, page: int = 1) -> str:
+        params = [span.param] if span is not None else []
+        params += [("topic", topic)] if topic else []
+        params += [("q", q)] if q else []
+        params += [("page", str(page))] if page > 1 else []
+        return "/?" + urlencode(params) if params else "/"
+
+    def span(self, span: Span) -> str:
+        return self._url(span, self.view.topic, self.view.q)
+
+    def topic(self, slug: str | None) -> str:
+        return self._url(self.view.span, slug, self.view.q)
+
+    def page(self, number: int) -> str:
+        return self._url(self.view.span, self.view.topic, self.view.q, number)
+
+    def without_search(self) -> str:
+        return self._url(self.view.span, self.view.topic, "")
 
 
-def context_from(data: HomeData, values: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
+def read_view(request: Request, slugs: frozenset[str]) -> View | None:
+    """The view the query string asks for; None for the default (/ with no parameters)."""
+    params = request.query_params
+    if not any(params.get(name, "").strip() for name in VIEW_PARAMS):
+        return None
+    try:
+        span = parse_span(params.get("date"), params.get("week"), params.get("month"))
+    except SpanError as exc:
+        raise PageError(400, "No such day", f"Nothing was found: {exc}.") from None
+    topic = params.get("topic", "").strip() or None
+    if topic is not None and topic not in slugs:
+        raise PageError(404, "No such topic", "There is no topic by that name; pick one on the front page.")
+    return View(span=span, topic=topic, q=clean_query(params.get("q")), page=page_number(params.get("page")))
+
+
+def context_from(data: HomeData, values: dict[str, Any], errors: dict[str, str],
+                 front: Browse | None = None) -> dict[str, Any]:
+    front = front or data.front
     return {
+        "page_title": front_title(front),
         "topics": data.topics,
-        "trending": data.trending,
+        "front": front,
+        "urls": ViewUrls(front.view),
         "timezones": timezones(),
         "values": values,
         "errors": errors,
         "hours": range(24),
     }
+
+
+def front_title(front: Browse) -> str:
+    if front.searching:
+        return f"Search: {front.view.q}"
+    return f"Daily papers, {front.span.label}" if front.span is not None else "Daily papers"
 
 
 def default_values(request: Request) -> dict[str, Any]:
@@ -65,9 +123,19 @@ def default_values(request: Request) -> dict[str, Any]:
 
 @router.get("/")
 async def home(request: Request) -> Response:
-    # The same page for everyone until the trending list is refreshed: rendered once per refresh.
     data = await home_data(request)
-    return public(request).home_page.response(request, "public/home.html", context_from(data, default_values(request), {}), key=data)
+    view = read_view(request, data.slugs)
+    if view is None:
+        # The same page for everyone until the latest day is refreshed: rendered once per refresh.
+        context = context_from(data, default_values(request), {})
+        return public(request).home_page.response(request, "public/home.html", context, key=data)
+    front = await run_in_threadpool(_browse, request, view, data.topic_names)
+    return render(request, "public/home.html", context_from(data, default_values(request), {}, front))
+
+
+def _browse(request: Request, view: View, names: dict[str, str]) -> Browse:
+    with session_scope(public(request).settings) as session:
+        return browse(session, view, names)
 
 
 async def _context(request: Request, values: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
@@ -80,9 +148,9 @@ async def home_data(request: Request) -> HomeData:
     state = public(request)
     # Cached, even when stale (refreshed behind the scenes): the home page must not queue for
     # a thread behind sign-ups that wait on the database.
-    data = state.home.data_nowait(state.settings, datetime.now(UTC))
+    data = state.home.data_nowait(state.settings)
     if data is None:
-        data = await run_in_threadpool(state.home.data, state.settings, datetime.now(UTC))
+        data = await run_in_threadpool(state.home.data, state.settings)
     return data
 
 

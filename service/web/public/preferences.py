@@ -86,7 +86,7 @@ def page_context(request: Request, subscriber: Subscriber, token: str, values: d
         "token": token,
         "values": values,
         "errors": errors,
-        "topics": state.home.data(settings, datetime.now(UTC)).topics,
+        "topics": state.home.data(settings).topics,
         "timezones": timezones(),
         "hours": range(24),
         "preview": _preview(request, subscriber, prefs),
@@ -119,7 +119,7 @@ async def save(request: Request, token: str) -> Response:
     def run() -> dict[str, Any] | None:
         subscriber = load_subscriber(request, token)
         stored = preferences_of(subscriber)
-        known = state.home.data(state.settings, datetime.now(UTC)).slugs
+        known = state.home.data(state.settings).slugs
         try:
             prefs = preferences_from_form(form, known, stored)
         except FormErrors as exc:
@@ -141,7 +141,7 @@ async def preview(request: Request, token: str) -> Response:
 
     def run() -> tuple[dict[str, Any], int]:
         subscriber = load_subscriber(request, token)
-        known = state.home.data(state.settings, datetime.now(UTC)).slugs
+        known = state.home.data(state.settings).slugs
         try:
             prefs = preferences_from_form(request.query_params, known, preferences_of(subscriber))
         except FormErrors as exc:

@@ -61,6 +61,15 @@
     form.addEventListener("change", schedule);
   }
 
+  // The sign-up's optional fields: folded on a phone (the day's papers come first), open where
+  // the form has a column of its own. Without this script they stay folded and still work.
+  function openWhenWide() {
+    if (!window.matchMedia || !window.matchMedia("(min-width: 880px)").matches) return;
+    Array.prototype.forEach.call(document.querySelectorAll("details[data-open-wide]"), function (details) {
+      details.open = true;
+    });
+  }
+
   function selectOnFocus() {
     Array.prototype.forEach.call(document.querySelectorAll("input.copy"), function (input) {
       input.addEventListener("focus", function () { input.select(); });
@@ -74,6 +83,7 @@
   }
 
   function start() {
+    openWhenWide();
     focusErrors();
     fillTimezone();
     conditionalFields();

@@ -7,6 +7,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import feedparser
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
@@ -17,6 +18,14 @@ from service.digests.run import run_foreground
 from service.storage.models import Delivery, DeliveryPaper, Paper, Subscriber
 from service.subscribers.tokens import link, make_token
 from tests.service.web.public.conftest import BASE, confirmed, link_in, mails_to
+
+
+@pytest.fixture(autouse=True)
+def announced_today(site: Settings) -> None:
+    """The sample papers, announced today: a digest's and a feed's window is over the papers'
+    days (a backfill is never news), and these tests are about what a reader gets today."""
+    with session_scope(site) as session:
+        session.execute(update(Paper).values(announced_on=datetime.now(UTC).date()))
 
 
 def with_a_digest(client: TestClient, site: Settings, email: str = "bob@example.org") -> Delivery:
@@ -90,7 +99,8 @@ def test_feed_escapes_hostile_feed_data(client: TestClient, site: Settings) -> N
     with session_scope(site) as session:
         session.add(Paper(uid="feed:evil", title="Quantization <script>alert(1)</script> & \x01 friends",
                           abstract="quantization ]]> <img src=x onerror=alert(1)>", authors=["<Mallory>"],
-                          hf_url="javascript:alert(1)", upvotes=5, first_seen_at=datetime.now(UTC)))
+                          hf_url="javascript:alert(1)", upvotes=5, first_seen_at=datetime.now(UTC),
+                          announced_on=datetime.now(UTC).date()))
     page = confirmed(client, "bob@example.org", keywords="quantization")
     feed_path = re.search(r'value="http://papermail\.test(/feed/[^"]+)"', client.get(page).text)
     assert feed_path
@@ -113,3 +123,19 @@ def test_feed_with_a_tampered_or_revoked_token_is_404(client: TestClient, site: 
     with session_scope(site) as session:
         session.scalars(select(Subscriber)).one().token_version += 1
     assert client.get(f"/feed/{token}").status_code == 404
+
+
+def test_feed_entries_link_to_paper_pages_that_resolve(client: TestClient, site: Settings) -> None:
+    page = confirmed(client, "bob@example.org", keywords="quantization")
+    feed_path = re.search(r'value="http://papermail\.test(/feed/[^"]+)"', client.get(page).text)
+    assert feed_path
+    parsed = feedparser.parse(client.get(feed_path.group(1)).content)
+    assert parsed.entries
+    for entry in parsed.entries:
+        links = {x.rel: x.href for x in entry.links}
+        assert links["alternate"].startswith(f"{BASE}/papers/") and links["related"].startswith("https://")
+        page_path = links["alternate"].removeprefix(BASE)
+        assert client.get(page_path).status_code == 200
+        moved = client.get(entry.id.removeprefix(BASE))  # the permanent id: /papers/<row id>
+        assert moved.status_code == 301 and moved.headers["location"] == page_path
+        assert client.get(entry.id.removeprefix(BASE), follow_redirects=True).status_code == 200

@@ -1,18 +1,22 @@
-"""/ and the sign-up form: trending papers (escaped), the taxonomy's topics, double opt-in,
-no enumeration, resend throttles, bad input, CSRF and rate limits."""
+"""/ and the sign-up form: the latest day's papers (escaped), day, week and month views, search
+and the topic filter, the taxonomy's topics, double opt-in, no enumeration, resend throttles,
+bad input, CSRF and rate limits."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import re
+from datetime import UTC, date, datetime, timedelta
 
 import time_machine
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from config.settings import Settings
+from service.catalog.cards import paper_day
 from service.storage.db import session_scope
 from service.storage.models import Paper, Subscriber
 from service.web.app import create_app
+from service.web.templating import WEB_TEMPLATES_DIR
 from tests.service.web.public.conftest import BASE, csrf_token, mails_to, subscribe
 
 
@@ -21,32 +25,104 @@ def count_subscribers(settings: Settings) -> int:
         return session.scalar(select(func.count()).select_from(Subscriber)) or 0
 
 
-def test_home_shows_trending_papers_topics_and_the_form(client: TestClient) -> None:
+def latest_day(settings: Settings) -> tuple[date, list[Paper]]:
+    with session_scope(settings) as session:
+        papers = list(session.scalars(select(Paper)))
+    day = max(paper_day(p) for p in papers)
+    return day, [p for p in papers if paper_day(p) == day]
+
+
+def test_home_shows_the_latest_day_topics_and_the_form(client: TestClient, site: Settings) -> None:
     response = client.get("/")
     assert response.status_code == 200
     html = response.text
-    assert "Trending today" in html
-    assert html.count('class="paper"') == 6
+    day, papers = latest_day(site)
+    assert f'<h1 id="papers-title">{day:%a}, {day:%b} {day.day}, {day.year}</h1>' in html
+    assert html.count('<article class="pcard') == len(papers) > 1
+    for paper in papers:
+        assert f'href="/papers/{paper.arxiv_id}"' in html
+    assert "Get these in your inbox, matched to you" in html
     assert 'name="topics" value="efficient-inference"' in html
     assert 'name="email"' in html and 'name="keywords"' in html and 'name="send_hour"' in html
     assert '<option selected>UTC</option>' in html
     assert csrf_token(html, "/")
+    assert client.get("/").text.count('<article class="pcard') == len(papers)  # the cached page, again
 
 
 def test_feed_data_is_escaped_and_unsafe_links_dropped(site: Settings) -> None:
     with session_scope(site) as session:
         session.add(Paper(uid="feed:evil", title='<script>alert("x")</script> & Co', authors=["<b>Mallory</b>"],
-                          hf_url="javascript:alert(1)", upvotes=10_000, first_seen_at=datetime.now(UTC)))
-    html = TestClient(create_app(site), base_url=BASE).get("/").text
-    assert "<script>alert" not in html and "<b>Mallory" not in html
-    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; Co" in html
-    assert "javascript:" not in html
+                          hf_url="javascript:alert(1)", upvotes=10_000, first_seen_at=datetime.now(UTC),
+                          abstract="<img src=x onerror=alert(2)>", ai_summary="<iframe src=//evil>",
+                          ai_keywords=["<svg onload=alert(3)>"], organization="<i>Org</i>",
+                          thumbnail="javascript:alert(4)", source_names=["<u>src</u>"]))
+    client = TestClient(create_app(site), base_url=BASE)
+    for path in ("/", "/?q=alert", "/papers/p-" + str(evil_id(site))):
+        html = client.get(path).text
+        assert "<script>alert" not in html and "<b>Mallory" not in html and "<img src=x" not in html, path
+        assert "<iframe" not in html and "<svg" not in html and "<i>Org" not in html and "<u>src" not in html
+        assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; Co" in html
+        assert "javascript:" not in html
+
+
+def evil_id(settings: Settings) -> int:
+    with session_scope(settings) as session:
+        return session.scalars(select(Paper.id).where(Paper.uid == "feed:evil")).one()
+
+
+def test_no_template_of_these_pages_marks_text_safe() -> None:
+    for name in ("public/home.html", "public/paper.html", "public/paper_macros.html"):
+        source = (WEB_TEMPLATES_DIR / name).read_text(encoding="utf-8")
+        assert not re.search(r"\|\s*safe\b", source), name
+
+
+def test_day_week_and_month_views_have_stable_urls(client: TestClient, site: Settings) -> None:
+    day, papers = latest_day(site)
+    html = client.get(f"/?date={day.isoformat()}").text
+    assert html.count('<article class="pcard') == len(papers)
+    year, week, _ = day.isocalendar()
+    assert f'href="/?week={year}-W{week:02d}"' in html and f'href="/?month={day:%Y-%m}"' in html
+    found = re.search(r'rel="prev" href="/\?date=(\d{4}-\d{2}-\d{2})"', html)
+    assert found and date.fromisoformat(found[1]) < day
+    earlier = client.get(f"/?date={found[1]}").text
+    assert f'rel="next" href="/?date={day.isoformat()}"' in earlier
+    weekly = client.get(f"/?week={year}-W{week:02d}")
+    assert weekly.status_code == 200 and weekly.text.count('<article class="pcard') >= len(papers)
+    assert "Week of" in weekly.text and 'aria-current="page">Week</a>' in weekly.text
+    assert client.get(f"/?month={day:%Y-%m}&page=2").status_code == 200
+    quiet = client.get("/?date=1999-01-01").text
+    assert "No papers for Fri, Jan 1, 1999." in quiet and 'rel="next"' in quiet and 'rel="prev"' not in quiet
+
+
+def test_views_that_name_nothing(client: TestClient) -> None:
+    response = client.get("/?date=2026-02-30")
+    assert response.status_code == 400 and "date must be a real YYYY-MM-DD" in response.text
+    assert client.get("/?week=2026-W60").status_code == 400
+    assert client.get("/?date=2026-06-01&month=2026-06").status_code == 400
+    response = client.get("/?topic=astrology")
+    assert response.status_code == 404 and "No such topic" in response.text
+
+
+def test_search_and_topic_filter(client: TestClient, site: Settings) -> None:
+    html = client.get("/?q=quantization").text
+    titles = re.findall(r'class="pcard__title"><a href="[^"]+">([^<]+)</a>', html)
+    assert titles and 'value="quantization"' in html and "Clear search" in html
+    with session_scope(site) as session:
+        expected = [t for t in session.scalars(select(Paper.title)) if "quantiz" in t.lower()]
+    assert set(expected) <= {t.replace("&#39;", "'") for t in titles}
+    nothing = client.get("/?q=%22zzz+qqq%22+NEAR(").text
+    assert "No paper matches every word" in nothing and "&#34;zzz qqq&#34; NEAR(" in nothing
+    llm = client.get("/?topic=llm").text
+    cards = llm.count('<article class="pcard')
+    assert cards > 0 and llm.count('class="chip chip--topic" href="/?topic=llm"') == cards
+    assert 'href="/?topic=llm" aria-current="true"' in llm
 
 
 def test_security_headers_on_pages(client: TestClient) -> None:
     headers = client.get("/").headers
     csp = headers["content-security-policy"]
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert "img-src 'self' data: https://cdn-thumbnails.huggingface.co;" in csp  # the thumbnails, nothing more
     assert "frame-ancestors 'none'" in csp
     assert headers["x-content-type-options"] == "nosniff"
     assert headers["referrer-policy"] == "no-referrer"
@@ -203,3 +279,15 @@ def test_oversized_and_non_form_bodies_are_refused(client: TestClient) -> None:
     assert client.post("/", content=b"email=" + b"a" * 70_000,
                        headers={"content-type": "application/x-www-form-urlencoded"}).status_code == 413
     assert client.post("/", json={"email": "bob@example.org"}).status_code == 415
+
+
+def test_a_fresh_install_says_papers_are_on_their_way(settings: Settings) -> None:
+    from service.storage import migrate
+
+    migrate.upgrade(settings)
+    client = TestClient(create_app(settings), base_url=BASE)
+    for path in ("/", "/?topic=llm", "/?q=agents", "/?week=2026-W24"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert '<article class="pcard' not in response.text and 'class="empty"' in response.text
+    assert "No papers yet" in client.get("/").text
