@@ -1,4 +1,8 @@
-"""Admin accounts, their sign-ins, and API tokens: from the CLI and the admin pages."""
+"""Admin accounts, their sign-ins, and API tokens: from the CLI and the admin pages.
+
+An account is never deleted (the audit log names it); it is disabled. The last active owner
+cannot be disabled or made a viewer: someone must be left who can change things.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +12,76 @@ from sqlalchemy.orm import Session
 
 from service.admin import audit
 from service.admin.api_tokens import create_token, revoke_token
-from service.admin.users import LockoutPolicy, authenticate, create_admin
+from service.admin.roles import RoleError, check_role
+from service.admin.users import (
+    AdminError,
+    LockoutPolicy,
+    active_owners,
+    authenticate,
+    create_admin,
+    set_password,
+)
 from service.storage.models import AdminUser, ApiToken
 
+ADMIN_AUDITED = ("email", "role", "is_active")
 
-def add_admin(session: Session, email: str, password: str, *, actor: str, now: datetime) -> AdminUser:
-    """An admin who can sign in to /admin. Raises AdminError (address, password, exists)."""
-    user = create_admin(session, email, password, now)
-    audit.record(session, actor, "admin.create", "admin_user", user.id, None, {"email": user.email})
+
+class LastOwner(AdminError):
+    """The change would leave no active owner."""
+
+
+def add_admin(session: Session, email: str, password: str, *, actor: str, now: datetime,
+              role: str = "owner") -> AdminUser:
+    """An admin who can sign in to /admin. Raises AdminError (address, password, role) or
+    AdminExists."""
+    user = create_admin(session, email, password, now, role)
+    audit.record(session, actor, "admin.create", "admin_user", user.id, None, audit.snapshot(user, ADMIN_AUDITED))
     return user
+
+
+def _keeps_an_owner(session: Session, user: AdminUser, *, role: str, active: bool) -> None:
+    if user.role == "owner" and user.is_active and (role != "owner" or not active) and active_owners(session) <= 1:
+        raise LastOwner(f"{user.email} is the last active owner: make another admin an owner first")
+
+
+def change_admin_role(session: Session, user: AdminUser, role: str, *, actor: str) -> bool:
+    """Give USER ROLE; False when they had it. Raises AdminError (unknown role) or LastOwner."""
+    try:
+        checked = check_role(role)
+    except RoleError as exc:
+        raise AdminError(str(exc)) from None
+    if user.role == checked:
+        return False
+    _keeps_an_owner(session, user, role=checked, active=user.is_active)
+    before = audit.snapshot(user, ADMIN_AUDITED)
+    user.role = checked
+    audit.record(session, actor, "admin.role", "admin_user", user.id, *audit.changed(before, audit.snapshot(user, ADMIN_AUDITED)))
+    return True
+
+
+def set_admin_active(session: Session, user: AdminUser, active: bool, *, actor: str) -> bool:
+    """Enable or disable USER (a disabled admin's sessions end at their next request); False
+    when nothing changed. Raises LastOwner."""
+    if user.is_active == active:
+        return False
+    _keeps_an_owner(session, user, role=user.role, active=active)
+    user.is_active = active
+    if active:
+        user.failed_logins, user.locked_until = 0, None
+    audit.record(session, actor, "admin.enable" if active else "admin.disable", "admin_user", user.id,
+                 {"is_active": not active}, {"is_active": active})
+    return True
+
+
+def change_admin_password(session: Session, user: AdminUser, password: str, *, actor: str) -> None:
+    """A new password (ends every session and reset link made before). Raises AdminError."""
+    set_password(user, password)
+    audit.record(session, actor, "admin.password", "admin_user", user.id)
+
+
+def note_reset_link(session: Session, user: AdminUser, *, actor: str) -> None:
+    """A one-time password reset link was made for USER (the link itself is never logged)."""
+    audit.record(session, actor, "admin.reset_link", "admin_user", user.id)
 
 
 def log_in(session: Session, email: str, password: str, now: datetime, policy: LockoutPolicy) -> AdminUser:
@@ -33,10 +98,10 @@ def log_out(session: Session, admin_id: int, *, actor: str) -> None:
 
 
 def issue_api_token(session: Session, name: str, *, actor: str, now: datetime,
-                    created_by: int | None = None) -> tuple[ApiToken, str]:
+                    created_by: int | None = None, role: str = "owner") -> tuple[ApiToken, str]:
     """A new token row and the token itself, shown once and never stored. Raises TokenError."""
-    row, token = create_token(session, name, now, created_by=created_by)
-    audit.record(session, actor, "api_token.create", "api_token", row.id, None, {"name": row.name})
+    row, token = create_token(session, name, now, created_by=created_by, role=role)
+    audit.record(session, actor, "api_token.create", "api_token", row.id, None, {"name": row.name, "role": row.role})
     return row, token
 
 

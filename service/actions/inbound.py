@@ -16,7 +16,7 @@ from typing import Literal
 
 from sqlalchemy.orm import Session
 
-from service.actions.bounces import BOUNCE_AUDITED
+from service.actions.bounces import BOUNCE_AUDITED, log_bounce
 from service.actions.readers import unsubscribe
 from service.admin import audit
 from service.inbound.outcome import About, InboundOutcome, Kind
@@ -67,7 +67,17 @@ def _event(session: Session, actor: str, outcome: InboundOutcome, result: Result
     if target is not None:  # a reason may quote the address; only a subscriber's own row may hold it
         after["reason"] = outcome.reason
     audit.record(session, actor, f"inbound.{outcome.kind}", "subscriber", target, None, after)
+    if outcome.kind in ("hard", "soft", "complaint"):  # the bounce log keeps every one, even those that change nothing
+        _log(session, actor, outcome, result, subscriber)
     return InboundResult(outcome.kind, result, target, outcome.reason)
+
+
+def _log(session: Session, actor: str, outcome: InboundOutcome, result: str, subscriber: Subscriber | None) -> None:
+    about = outcome.about
+    address = subscriber.email if subscriber is not None else (about.address if about and about.address else "")
+    log_bounce(session, kind=outcome.kind, address=address, source="inbound", detail=actor.partition(":")[2],
+               diagnostic=outcome.reason, outcome=result, subscriber_id=subscriber.id if subscriber else None,
+               delivery_id=about.delivery_id if about and subscriber is not None else None)  # a found row: its FK holds
 
 
 def _bounce(session: Session, actor: str, outcome: InboundOutcome, subscriber: Subscriber, now: datetime,
@@ -82,8 +92,9 @@ def _bounce(session: Session, actor: str, outcome: InboundOutcome, subscriber: S
         subscriber.unsubscribed_at = now  # the reader asked (loudly) to get no more: RFC 5965
     after = {**audit.snapshot(subscriber, fields), "via": outcome.about.via if outcome.about else None}
     audit.record(session, actor, f"bounce.{kind}", "subscriber", subscriber.id, before, after)
-    return InboundResult(outcome.kind, "counted" if counted == "counted" else "suppressed", subscriber.id,
-                         outcome.reason)
+    result: Result = "counted" if counted == "counted" else "suppressed"
+    _log(session, actor, outcome, result, subscriber)
+    return InboundResult(outcome.kind, result, subscriber.id, outcome.reason)
 
 
 def apply_inbound(session: Session, outcome: InboundOutcome, *, channel: str, now: datetime,

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service.admin.roles import RoleError, check_role
 from service.storage.models import ApiToken
 
 PREFIX = "pm_"
@@ -28,13 +29,18 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def create_token(session: Session, name: str, now: datetime, created_by: int | None = None) -> tuple[ApiToken, str]:
+def create_token(session: Session, name: str, now: datetime, created_by: int | None = None,
+                 role: str = "owner") -> tuple[ApiToken, str]:
     """A new token row and the token itself: the only time the plain token exists."""
     name = " ".join(name.split())
     if not name or len(name) > 128:
         raise TokenError("a token name has 1 to 128 characters")
+    try:
+        checked = check_role(role)
+    except RoleError as exc:
+        raise TokenError(str(exc)) from None
     token = PREFIX + secrets.token_urlsafe(32)
-    row = ApiToken(name=name, token_hash=hash_token(token), created_by=created_by, created_at=now)
+    row = ApiToken(name=name, token_hash=hash_token(token), created_by=created_by, created_at=now, role=checked)
     session.add(row)
     session.flush()
     return row, token

@@ -5,10 +5,15 @@ Subscribers over time come from the three dates a row keeps (created, confirmed,
 unsubscribed): on each day, *pending* signed up but had not confirmed, *confirmed* had and
 had not left, *unsubscribed* had left by then. Pauses and suppressions have no date of their
 own, so they count as confirmed here; the status totals beside the chart are exact.
+
+Failures are grouped by what kind of failure they are (``failure_class``: the SMTP reply code
+and stage, a lost connection, ...), never by their raw text, which names the address: one row
+per cause, however many readers it hit.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,11 +24,19 @@ from markupsafe import escape
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from service.storage.models import Delivery, Subscriber
+from service.admin.bounce_log import counts_since
+from service.ingest.health import source_health
+from service.storage.models import Delivery, Paper, Source, Subscriber
 
 DAYS = 30
 PALETTE = {"confirmed": "#3730a3", "pending": "#0e7490", "unsubscribed": "#b42318", "sent": "#3730a3",
-           "failed": "#b42318", "bar": "#6366f1"}
+           "failed": "#b42318", "skipped": "#9ca3af", "bar": "#6366f1"}
+# "SMTP server refused RCPT TO for a@b: 550 5.1.1 ...", as service.mail.smtp.refusal words it.
+SMTP_REFUSAL = re.compile(r"SMTP server refused (?P<stage>[A-Z ]+?) for .*?: (?P<code>\d{3})"
+                          r"(?: (?P<status>[245]\.\d{1,3}\.\d{1,3}))?")
+ADDRESS = re.compile(r"<?[^\s<>@'\"]+@[^\s<>'\"]+>?")
+CONNECTION_ERRORS = ("ConnectionRefusedError", "ConnectionResetError", "TimeoutError", "SMTPServerDisconnected",
+                     "SMTPConnectError", "OSError", "socket.gaierror", "gaierror", "ConnectionError")
 
 
 @dataclass
@@ -37,6 +50,36 @@ class DashboardNumbers:
     topics: list[tuple[str, int]]
     keywords: list[tuple[str, int]]
     deliveries_by_status: dict[str, int] = field(default_factory=dict)
+    skipped_per_day: list[int] = field(default_factory=list)
+    bounces: dict[str, int] = field(default_factory=dict)  # per kind, last DAYS days
+    papers: int = 0
+    papers_recent: int = 0  # announced in the last DAYS days
+    sources_by_health: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        """Nothing to chart yet: a fresh install."""
+        return not self.by_status and not self.deliveries_by_status
+
+
+def failure_class(error: str | None) -> str:
+    """Pure: what kind of failure ERROR is, in words, without the address it may name."""
+    if not error:
+        return "no reason recorded"
+    refused = SMTP_REFUSAL.search(error)
+    if refused:
+        code, status = refused.group("code"), refused.group("status")
+        kind = "permanent" if code.startswith("5") else "temporary"
+        return f"SMTP {code}{' ' + status if status else ''} at {refused.group('stage')} ({kind})"
+    head, colon, rest = error.partition(":")
+    if head.strip() in CONNECTION_ERRORS:
+        return f"the mail relay could not be reached ({head.strip()})"
+    if "cannot write to outbox" in error:
+        return "the outbox folder cannot be written to"
+    words = " ".join(ADDRESS.sub("<address>", rest if colon else error).split())
+    words = re.sub(r"\d{4,}", "#", words)  # ids and timestamps differ from one failure to the next
+    label = f"{head.strip()}: {words}" if colon and head.strip().isidentifier() else words
+    return label if len(label) <= 100 else label[:99] + "…"
 
 
 def utc_day(session: Session, column: Any) -> Any:
@@ -84,7 +127,17 @@ def preference_counts(session: Session, limit: int = 10) -> tuple[list[tuple[str
     return topics.most_common(limit), keywords.most_common(limit)
 
 
-def dashboard_numbers(session: Session, today: date, days: int = DAYS) -> DashboardNumbers:
+def failure_classes(session: Session, since: datetime, limit: int = 8) -> list[tuple[str, int]]:
+    """Failed digests since SINCE per failure_class, most first (the texts are read in Python:
+    the classes come from a regular expression)."""
+    moment = func.coalesce(Delivery.sent_at, Delivery.claimed_at)
+    query = (select(Delivery.error).where(Delivery.status == "failed", moment >= since)
+             .execution_options(yield_per=5000))
+    return Counter(failure_class(error) for error in session.scalars(query)).most_common(limit)
+
+
+def dashboard_numbers(session: Session, today: date, days: int = DAYS,
+                      stale_after: timedelta = timedelta(hours=48)) -> DashboardNumbers:
     span = [today - timedelta(days=days - 1 - i) for i in range(days)]
     unsub = Subscriber.unsubscribed_at
     series = status_series(
@@ -98,20 +151,25 @@ def dashboard_numbers(session: Session, today: date, days: int = DAYS) -> Dashbo
         (str(d), s): n for d, s, n in session.execute(
             select(day, Delivery.status, func.count()).where(moment >= start, Delivery.status.in_(("sent", "failed")))
             .group_by(day, Delivery.status))}
-    reason = func.substr(func.coalesce(Delivery.error, "(no reason recorded)"), 1, 120)
-    reasons = session.execute(select(reason, func.count()).where(Delivery.status == "failed", moment >= start)
-                              .group_by(reason).order_by(func.count().desc()).limit(8)).all()
+    per_skipped = day_counts(session, Delivery.claimed_at, Delivery.status == "skipped", Delivery.claimed_at >= start)
     topics, keywords = preference_counts(session)
+    now = datetime.now(UTC)
+    health: Counter[str] = Counter(source_health(source, now, stale_after) for source in session.scalars(select(Source)))
     return DashboardNumbers(
         days=span,
         by_status=dict(session.execute(select(Subscriber.status, func.count()).group_by(Subscriber.status)).all()),
         status_series=series,
         sent_per_day=[per.get((str(d), "sent"), 0) for d in span],
         failed_per_day=[per.get((str(d), "failed"), 0) for d in span],
-        failure_reasons=[(str(r), n) for r, n in reasons],
+        failure_reasons=failure_classes(session, start),
         topics=topics, keywords=keywords,
         deliveries_by_status=dict(session.execute(
             select(Delivery.status, func.count()).group_by(Delivery.status)).all()),
+        skipped_per_day=[per_skipped.get(d, 0) for d in span],
+        bounces=counts_since(session, start),
+        papers=session.scalar(select(func.count(Paper.id))) or 0,
+        papers_recent=session.scalar(select(func.count(Paper.id)).where(Paper.announced_on >= span[0])) or 0,
+        sources_by_health=dict(health),
     )
 
 
@@ -132,6 +190,11 @@ def _svg(width: int, height: int, title: str, body: Iterable[str]) -> str:
     return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
             f'aria-label="{label}" class="chart" font-family="system-ui, sans-serif" font-size="12">'
             f"<title>{label}</title>{''.join(body)}</svg>")
+
+
+def axis_top(value: int) -> int:
+    """An axis top with four equal whole-number steps at or above VALUE: 4, 8, 20, 40, 200, ..."""
+    return 4 * nice_max(-(-max(value, 1) // 4))
 
 
 def _axes(top: int, days: Sequence[date], left: int, plot_w: int, plot_h: int, pad_top: int) -> list[str]:
@@ -158,11 +221,18 @@ def _legend(names: Sequence[str], x: int, y: int) -> list[str]:
     return parts
 
 
+def _nothing_yet(x: float, y: float, text: str) -> str:
+    return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="middle" fill="#6b7280" font-size="14">{escape(text)}</text>'
+
+
 def line_chart(title: str, days: Sequence[date], series: Mapping[str, Sequence[int]],
                width: int = 640, height: int = 240) -> str:
     left, pad_top, plot_w, plot_h = 56, 28, width - 72, height - 60
-    top = nice_max(max((max(v, default=0) for v in series.values()), default=0))
+    highest = max((max(v, default=0) for v in series.values()), default=0)
+    top = axis_top(highest)
     parts = _legend(list(series), left, 14) + _axes(top, days, left, plot_w, plot_h, pad_top)
+    if highest == 0:
+        parts.append(_nothing_yet(left + plot_w / 2, pad_top + plot_h / 2, "No subscribers yet"))
     for name, values in series.items():
         points = " ".join(f"{left + plot_w * (i + 0.5) / len(days):.1f},{pad_top + plot_h - plot_h * v / top:.1f}"
                           for i, v in enumerate(values))
@@ -175,8 +245,10 @@ def stacked_bars(title: str, days: Sequence[date], series: Mapping[str, Sequence
                  width: int = 640, height: int = 240) -> str:
     left, pad_top, plot_w, plot_h = 56, 28, width - 72, height - 60
     totals = [sum(values[i] for values in series.values()) for i in range(len(days))]
-    top = nice_max(max(totals, default=0))
+    top = axis_top(max(totals, default=0))
     parts = _legend(list(series), left, 14) + _axes(top, days, left, plot_w, plot_h, pad_top)
+    if max(totals, default=0) == 0:
+        parts.append(_nothing_yet(left + plot_w / 2, pad_top + plot_h / 2, "Nothing in these days"))
     slot = plot_w / max(1, len(days))
     for i, day in enumerate(days):
         base = float(pad_top + plot_h)

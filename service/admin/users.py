@@ -7,6 +7,7 @@ apart from the session it is handed.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -17,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from config.settings import Settings
+from service.admin.roles import RoleError, check_role
 from service.storage.models import AdminUser
 
 MIN_PASSWORD_CHARS = 12
@@ -77,14 +79,44 @@ def find_admin(session: Session, email: str) -> AdminUser | None:
     return session.scalars(select(AdminUser).where(AdminUser.email == email.strip().lower())).one_or_none()
 
 
-def create_admin(session: Session, email: str, password: str, now: datetime) -> AdminUser:
+class AdminExists(AdminError):
+    """The address has an account already: its id, address and whether it may sign in (plain
+    values: they outlive the session that raised)."""
+
+    def __init__(self, user: AdminUser) -> None:
+        super().__init__(f"an admin {user.email} exists already")
+        self.user_id, self.email, self.active = user.id, user.email, user.is_active
+
+
+def create_admin(session: Session, email: str, password: str, now: datetime, role: str = "owner") -> AdminUser:
+    """A new account; AdminError for a bad address, password or role, AdminExists for a taken address."""
     address = normalise_admin_email(email)
-    if find_admin(session, address) is not None:
-        raise AdminError(f"an admin {address} exists already")
-    user = AdminUser(email=address, password_hash=hash_password(password), created_at=now)
+    try:
+        checked = check_role(role)
+    except RoleError as exc:
+        raise AdminError(str(exc)) from None
+    existing = find_admin(session, address)
+    if existing is not None:
+        raise AdminExists(existing)
+    user = AdminUser(email=address, password_hash=hash_password(password), created_at=now, role=checked)
     session.add(user)
     session.flush()
     return user
+
+
+def list_admins(session: Session) -> list[AdminUser]:
+    return list(session.scalars(select(AdminUser).order_by(AdminUser.email)))
+
+
+def active_owners(session: Session) -> int:
+    return len(session.scalars(select(AdminUser.id).where(AdminUser.is_active.is_(True),
+                                                          AdminUser.role == "owner")).all())
+
+
+def fingerprint(password_hash: str) -> str:
+    """A short digest of the password hash: a session cookie or reset link carries it, so a
+    new password ends every session and link made with the old one."""
+    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
 
 
 def set_password(user: AdminUser, password: str) -> None:

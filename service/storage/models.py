@@ -91,6 +91,13 @@ class Paper(Base):
     pdf_url: Mapped[str | None] = mapped_column(String(1024))
     hf_url: Mapped[str | None] = mapped_column(String(1024))
     upvotes: Mapped[int] = mapped_column(default=0)
+    # The upvotes the paper had when its day (announced_on, UTC) ended; None on rows from before
+    # migration 0007 had it. A reader's min_upvotes crossed later than that is news ("now
+    # trending", service/digests/window.py); ingestion stops moving it once the day is over.
+    day_upvotes: Mapped[int | None]
+    # When a code link first appeared after the paper's day ("code released"); None when the
+    # paper came with code, or has none.
+    code_added_at: Mapped[datetime | None]
     num_comments: Mapped[int | None]
     organization: Mapped[str | None] = mapped_column(String(256))
     github_repo: Mapped[str | None] = mapped_column(String(1024))
@@ -264,6 +271,8 @@ class AdminUser(Base):
     email: Mapped[str] = mapped_column(String(320), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # owner | viewer (service.admin.roles): what this admin may do on every /admin page.
+    role: Mapped[str] = mapped_column(String(16), default="owner", server_default="owner")
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
@@ -277,6 +286,8 @@ class ApiToken(Base):
     name: Mapped[str] = mapped_column(String(128))
     # sha256 of the token: the token itself is shown once and never stored.
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # owner | viewer, as for admins: a viewer token reads and never changes.
+    role: Mapped[str] = mapped_column(String(16), default="owner", server_default="owner")
     created_by: Mapped[int | None] = mapped_column(ForeignKey("admin_users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None]
@@ -285,6 +296,8 @@ class ApiToken(Base):
 
 class AuditLog(Base):
     __tablename__ = "audit_log"
+    # An object's history (its page links to it; erase looks a subscriber's rows up) is a seek.
+    __table_args__ = (Index("ix_audit_log_target", "target_type", "target_id"),)
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
@@ -294,6 +307,29 @@ class AuditLog(Base):
     target_id: Mapped[str | None] = mapped_column(String(64))
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class Bounce(Base):
+    """Every bounce and complaint papermail heard of, whatever it changed: the operator's log
+    (/admin/bounces) and a subscriber's history. Written by ``service.actions.bounces`` only."""
+
+    __tablename__ = "bounces"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # hard | soft | complaint
+    # As reported (lower-cased when valid); "[erased]" once its subscriber is erased.
+    address: Mapped[str] = mapped_column(String(320), index=True)
+    subscriber_id: Mapped[int | None] = mapped_column(ForeignKey("subscribers.id", ondelete="SET NULL"), index=True)
+    delivery_id: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("deliveries.id", ondelete="SET NULL"))
+    # smtp (a digest refused in the SMTP session) | webhook (a provider's notification) | inbound (mail)
+    source: Mapped[str] = mapped_column(String(16))
+    # The webhook's format (ses, postmark, generic) or the inbound channel (smtp, lmtp, imap).
+    detail: Mapped[str] = mapped_column(String(32), default="")
+    diagnostic: Mapped[str] = mapped_column(Text, default="")  # the raw reply or reason, as received
+    # suppressed | counted | already_suppressed | unknown_address | invalid_address | ...
+    outcome: Mapped[str] = mapped_column(String(32))
 
 
 class Vote(Base):

@@ -12,6 +12,7 @@ dates, and nothing left can be tied back to the person. Scrubbed:
 - the match reasons of the papers sent to them (their keywords and authors);
 - their votes and seed papers (what they liked says who they are), deleted;
 - audit log snapshots about them, and any audit snapshot or actor naming the address;
+- their bounce and complaint log rows (``bounces``): the address and its diagnostic texts;
 - ``.eml`` files in the outbox addressed to them (deleted after the database commit).
 """
 
@@ -32,7 +33,7 @@ from config.settings import Settings
 
 from service.mail.outbox import list_outbox
 from service.storage.db import checkpoint_wal
-from service.storage.models import AuditLog, Delivery, DeliveryPaper, Seed, Subscriber, Vote
+from service.storage.models import AuditLog, Bounce, Delivery, DeliveryPaper, Seed, Subscriber, Vote
 
 ERASED = "erased"
 REDACTED = "[erased]"
@@ -51,6 +52,7 @@ class EraseReport:
     deliveries_scrubbed: int = 0
     reasons_cleared: int = 0
     audit_rows_scrubbed: int = 0
+    bounces_scrubbed: int = 0
     outbox_files: list[Path] = field(default_factory=list)
 
     def after_commit(self, settings: Settings) -> None:
@@ -112,6 +114,20 @@ def _scrub_audit(session: Session, subscriber_id: int, address: str) -> int:
     return count
 
 
+def _scrub_bounces(session: Session, subscriber_id: int, address: str) -> int:
+    """Their bounce log rows keep kind, date and outcome (the counts), not the address."""
+    query = select(Bounce).where(or_(Bounce.subscriber_id == subscriber_id, func.lower(Bounce.address) == address.lower(),
+                                     _may_mention(Bounce.diagnostic, address)))
+    count = 0
+    for row in session.scalars(query):
+        old = (row.address, row.diagnostic)
+        if row.subscriber_id == subscriber_id or row.address.casefold() == address.casefold():
+            row.address = REDACTED
+        row.diagnostic = scrub(row.diagnostic, address)
+        count += (row.address, row.diagnostic) != old
+    return count
+
+
 def outbox_files_for(directory: Path, address: str) -> list[Path]:
     """Outbox messages addressed to ADDRESS (headers parsed, and any raw mention)."""
     found = []
@@ -164,6 +180,7 @@ def scrub_personal_data(session: Session, subscriber: Subscriber, now: datetime,
                 delivery.error = scrubbed
                 report.deliveries_scrubbed += 1
         report.audit_rows_scrubbed += _scrub_audit(session, subscriber.id, address)
+        report.bounces_scrubbed += _scrub_bounces(session, subscriber.id, address)
         if outbox_dir is not None:
             report.outbox_files += outbox_files_for(outbox_dir, address)
     return report

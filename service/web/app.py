@@ -12,6 +12,8 @@ from config.settings import Settings, get_settings
 from service.web import health
 from service.web.admin import install as install_admin
 from service.web.api import install as install_api
+from service.web.error_pages import install_error_pages
+from service.web.guards import InputGuard
 from service.web.public import install as install_public_pages
 
 
@@ -31,10 +33,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="papermail",
         version="0.1.0",
         description="Trending AI research papers, matched to each reader, delivered to their inbox.",
+        # Served by service.web.api.docs from local assets, not from a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     health.install(app)
     install_public_pages(app)
     install_api(app)
     install_admin(app)
+    install_error_pages(app)
+    # Outermost: input no route can use (NUL characters, absurd lengths) never reaches one.
+    app.add_middleware(InputGuard)
     return app

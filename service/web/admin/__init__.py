@@ -14,6 +14,8 @@ from starlette.staticfiles import StaticFiles
 
 from service.task_queue import TaskQueue
 from service.web.admin import (
+    audit,
+    bounces,
     dashboard,
     deliveries,
     imports,
@@ -24,6 +26,7 @@ from service.web.admin import (
     subscribers,
     tokens,
     topics,
+    users,
 )
 from service.web.admin.audit_lines import change_lines
 from service.web.admin.auth import Sessions
@@ -32,7 +35,8 @@ from service.web.public.dispatch import default_dispatch
 from service.web.templating import install_web
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-MODULES = (login, dashboard, subscribers, subscriber, imports, topics, sources, deliveries, outbox, tokens)
+MODULES = (login, dashboard, subscribers, subscriber, imports, topics, sources, deliveries, outbox, tokens, audit, bounces,
+           users)
 
 
 def _versions() -> dict[str, str]:

@@ -7,12 +7,14 @@ session made with the old one, and nothing about sessions is stored on the serve
 repeated failures is ``service.admin.users.authenticate``'s.
 
 ``AdminRoute`` checks the session before FastAPI runs the endpoint (a page cannot forget to),
-reads every POST's form once (``request.state.form``) and refuses it without a valid CSRF token.
+then the admin's role (service.admin.roles): a GET needs ``read``, anything else ``change``, and
+an endpoint marked ``@requires("export")`` (or ``"read"``, for a POST that changes nothing, such
+as logging out) needs that instead. It reads every POST's form once (``request.state.form``) and
+refuses it without a valid CSRF token.
 """
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -27,7 +29,8 @@ from starlette.datastructures import FormData
 
 from config.settings import Settings
 from service.actions.admin import log_in
-from service.admin.users import LockoutPolicy, LoginFailed
+from service.admin.roles import Permission, may, method_permission
+from service.admin.users import LockoutPolicy, LoginFailed, fingerprint
 from service.storage.db import session_factory, session_scope
 from service.storage.models import AdminUser
 from service.web.admin.responses import message
@@ -43,14 +46,15 @@ MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # a CSV of ~500,000 subscribers
 class Admin:
     id: int
     email: str
+    role: str = "owner"
 
     @property
     def actor(self) -> str:
         return self.email
 
-
-def fingerprint(password_hash: str) -> str:
-    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
+    def may(self, permission: Permission) -> bool:
+        """What the templates ask to show or hide a form; the route class enforces it."""
+        return may(self.role, permission)
 
 
 class Sessions:
@@ -90,7 +94,7 @@ def session_admin(settings: Settings, sessions: Sessions, cookie: str | None) ->
         user = session.get(AdminUser, claim[0])
         if user is None or not user.is_active or fingerprint(user.password_hash) != claim[1]:
             return None
-        return Admin(user.id, user.email)
+        return Admin(user.id, user.email, user.role)
 
 
 def sign_in(settings: Settings, sessions: Sessions, email: str, password: str) -> tuple[Admin, str]:
@@ -104,7 +108,7 @@ def sign_in(settings: Settings, sessions: Sessions, email: str, password: str) -
         except LoginFailed:
             session.commit()
             raise
-        admin, value = Admin(user.id, user.email), sessions.issue(user)
+        admin, value = Admin(user.id, user.email, user.role), sessions.issue(user)
         session.commit()
         return admin, value
     finally:
@@ -139,15 +143,30 @@ class FormTooLarge(Exception):
 
 
 def open_route(endpoint: Any) -> Any:
-    """Mark an endpoint as reachable without a session (the login page only)."""
+    """Mark an endpoint as reachable without a session (the login and password reset pages)."""
     endpoint.admin_open = True
     return endpoint
+
+
+def requires(permission: Permission) -> Any:
+    """Mark an endpoint as needing PERMISSION instead of what its method needs."""
+    def mark(endpoint: Any) -> Any:
+        endpoint.admin_permission = permission
+        return endpoint
+    return mark
+
+
+def refused(request: Request, admin: Admin, permission: Permission) -> Response:
+    what = {"export": "take addresses out of papermail", "change": "change anything"}.get(permission, "see this")
+    return message(request, 403, "Not allowed", f"Your account ({admin.role}) cannot {what}. "
+                                                "An owner can change your role on the Admins page.")
 
 
 class AdminRoute(APIRoute):
     def get_route_handler(self) -> Any:
         handler = super().get_route_handler()
         is_open = getattr(self.endpoint, "admin_open", False)
+        marked: Permission | None = getattr(self.endpoint, "admin_permission", None)
 
         async def guarded(request: Request) -> Response:
             state = request.app.state.admin
@@ -160,6 +179,9 @@ class AdminRoute(APIRoute):
                         state.sessions.clear_cookie(response)
                     return response
                 request.state.admin = admin
+                needed = marked or method_permission(request.method)
+                if not admin.may(needed):
+                    return refused(request, admin, needed)
             if request.method == "POST":
                 try:
                     form = await read_form(request)

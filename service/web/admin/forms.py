@@ -3,7 +3,8 @@ parameters, each cut to size and never trusted."""
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from fastapi import Request
@@ -31,6 +32,26 @@ def date_param(raw: str | None) -> date | None:
         return date.fromisoformat(raw) if raw else None
     except ValueError:
         return None
+
+
+def dates_of(params: Mapping[str, str], *names: str) -> tuple[dict[str, date | None], dict[str, str]]:
+    """The date query parameters NAMES (YYYY-MM-DD), and an error in words for each one that
+    is not a date: a bad date is said, never silently ignored."""
+    found: dict[str, date | None] = {}
+    errors: dict[str, str] = {}
+    for name in names:
+        raw = params.get(name, "").strip()
+        found[name] = date_param(raw)
+        if raw and found[name] is None:
+            errors[name] = f"“{raw[:40]}” is not a date: use YYYY-MM-DD, e.g. 2026-11-27."
+    first, last = (found.get(n) for n in names[:2]) if len(names) >= 2 else (None, None)
+    if first and last and first > last:
+        errors[names[1]] = "The end date is before the start date."
+    return found, errors
+
+
+def start_of(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
 def back_to(raw: str, prefix: str) -> str:

@@ -27,7 +27,7 @@ from service.storage.db import session_scope
 from service.subscribers.csv_format import COLUMNS, CsvFormatError, export_lines, parse_rows
 from service.subscribers.csv_import import ConfirmHook, ImportReport
 from service.topics.store import current_taxonomy
-from service.web.admin.auth import AdminRoute
+from service.web.admin.auth import AdminRoute, requires
 from service.web.admin.forms import form_of, text
 from service.web.admin.responses import NAV, message, page
 from service.web.admin.state import admin_of, now, settings_of, state
@@ -69,6 +69,7 @@ def run_import(settings: Settings, path: Path, *, confirmed: bool, dry_run: bool
 
 
 @router.get("/import")
+@requires("export")  # the import and export page: a viewer neither imports nor exports
 def import_form(request: Request) -> Response:
     return page(request, "imports/form.html", {"page_title": "Import and export", "columns": COLUMNS, "error": ""},
                 section="import")
@@ -155,6 +156,7 @@ def run(request: Request) -> Response:
 
 
 @router.get("/export.csv")
+@requires("export")
 def export(request: Request) -> Response:
     settings = settings_of(request)
     with session_scope(settings) as session:

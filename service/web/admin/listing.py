@@ -13,11 +13,11 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import Select, cast, exists, func, literal_column, select
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from service.storage.models import Subscriber
+from service.topics.followers import has_topic
 
 STATUSES = ("pending", "active", "paused", "unsubscribed", "suppressed", "erased")
 FREQUENCIES = ("daily", "weekdays", "weekly")
@@ -47,14 +47,6 @@ class SubscriberQuery:
     def params(self, **extra: Any) -> dict[str, Any]:
         values = {k: v for k, v in asdict(self).items() if v and not (k == "sort" and v == "newest")}
         return {**values, **{k: v for k, v in extra.items() if v is not None}}
-
-
-def has_topic(session: Session, slug: str) -> Any:
-    """Subscribers whose preferences list topic SLUG (JSON: each database its own way)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return cast(Subscriber.preferences, JSONB)["topics"].has_key(slug)  # noqa: W601 - the JSONB ? operator
-    items = func.json_each(Subscriber.preferences, "$.topics").table_valued("value")
-    return exists(select(literal_column("1")).select_from(items).where(items.c.value == slug))
 
 
 def filtered(session: Session, query: SubscriberQuery) -> Select[Any]:

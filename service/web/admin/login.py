@@ -13,6 +13,7 @@ from service.web.admin.auth import (
     SESSION_COOKIE,
     AdminRoute,
     open_route,
+    requires,
     safe_next,
     session_admin,
     sign_in,
@@ -27,7 +28,8 @@ router = APIRouter(prefix="/admin", route_class=AdminRoute, include_in_schema=Fa
 def login_page(request: Request, error: str = "", email: str = "", status_code: int = 200) -> Response:
     context = {"page_title": "Sign in", "error": error, "email": email,
                "next": safe_next(request.query_params.get("next")),
-               "logged_out": request.query_params.get("done") == "logged-out"}
+               "logged_out": request.query_params.get("done") == "logged-out",
+               "password_set": request.query_params.get("done") == "password-set"}
     return page(request, "login.html", context, status_code=status_code)
 
 
@@ -69,6 +71,7 @@ def _record_logout(request: Request) -> None:
 
 
 @router.post("/logout")
+@requires("read")  # a viewer may sign out
 async def logout(request: Request) -> Response:
     await run_in_threadpool(_record_logout, request)
     response = RedirectResponse("/admin/login?done=logged-out", status_code=303)

@@ -6,7 +6,9 @@ else (no script, no network but images over https), framed sandboxed from the me
 
 from __future__ import annotations
 
+import hashlib
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -14,7 +16,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from service.mail import list_outbox, open_outbox_entry
 from service.mail.outbox import OutboxEntry
-from service.web.admin.auth import AdminRoute
+from service.web.admin.auth import AdminRoute, requires
 from service.web.admin.responses import message, page
 from service.web.admin.state import settings_of
 
@@ -22,6 +24,20 @@ router = APIRouter(prefix="/admin/outbox", route_class=AdminRoute, include_in_sc
 SHOWN = 200
 HEADERS = ("Date", "From", "To", "Subject", "Message-ID", "List-Unsubscribe", "DKIM-Signature")
 FRAME_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; frame-ancestors 'self'"
+
+
+def outbox_name_for(directory: Path, message_id: str | None) -> str | None:
+    """The outbox file of the message with MESSAGE_ID, if it is there: its name ends with a hash
+    of the Message-ID (service.mail.outbox.outbox_file_name)."""
+    if not message_id or not directory.is_dir():
+        return None
+    bare = message_id.strip().strip("<>")
+    for key in dict.fromkeys((message_id, f"<{bare}>", bare)):
+        digest = hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()[:12]
+        found = sorted(directory.glob(f"*Z-{digest}.eml"))
+        if found:
+            return found[-1].name
+    return None
 
 
 def summary(entry: OutboxEntry) -> dict[str, Any]:
@@ -77,6 +93,7 @@ def outbox_html(request: Request, name: str) -> Response:
 
 
 @router.get("/{name}/raw")
+@requires("export")  # the message file itself, address and all
 def outbox_raw(request: Request, name: str) -> Response:
     entry = _open(request, name)
     if entry is None:

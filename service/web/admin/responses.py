@@ -13,10 +13,13 @@ from starlette.background import BackgroundTask
 from service.web.templating import render
 
 PAGE_SIZE = 50  # rows of a listed page (subscribers, deliveries)
-NAV = (("dashboard", "/admin", "Dashboard"), ("subscribers", "/admin/subscribers", "Subscribers"),
-       ("import", "/admin/import", "Import / export"), ("topics", "/admin/topics", "Topics"),
-       ("sources", "/admin/sources", "Sources"), ("deliveries", "/admin/deliveries", "Deliveries"),
-       ("outbox", "/admin/outbox", "Outbox"), ("tokens", "/admin/tokens", "API tokens"))
+# (section, path, label, what the admin needs to see the link: a viewer has no import or export)
+NAV = (("dashboard", "/admin", "Dashboard", "read"), ("subscribers", "/admin/subscribers", "Subscribers", "read"),
+       ("import", "/admin/import", "Import / export", "export"), ("topics", "/admin/topics", "Topics", "read"),
+       ("sources", "/admin/sources", "Sources", "read"), ("deliveries", "/admin/deliveries", "Deliveries", "read"),
+       ("bounces", "/admin/bounces", "Bounces", "read"), ("outbox", "/admin/outbox", "Outbox", "read"),
+       ("audit", "/admin/audit", "Audit log", "read"), ("users", "/admin/users", "Admins", "read"),
+       ("tokens", "/admin/tokens", "API tokens", "read"))
 
 
 def page(request: Request, name: str, context: dict[str, Any], *, section: str = "", status_code: int = 200,
@@ -31,12 +34,20 @@ def message(request: Request, status: int, title: str, text_: str) -> Response:
     return page(request, "message.html", {"page_title": title, "title": title, "message": text_}, status_code=status)
 
 
-def done(path: str, key: str, background: BackgroundTask | None = None) -> RedirectResponse:
-    """303 back to PATH, where NOTICES[key] is shown (never free text from the URL); BACKGROUND
-    runs after the response is sent."""
-    query = urlencode({"done": key})
+def done(path: str, key: str, background: BackgroundTask | None = None, **counts: int) -> RedirectResponse:
+    """303 back to PATH, where NOTICES[key] is shown (never free text from the URL), its
+    ``{name}`` slots filled with COUNTS (numbers only); BACKGROUND runs after the response."""
+    query = urlencode({"done": key, **{f"n_{name}": int(value) for name, value in counts.items()}})
     return RedirectResponse(f"{path}{'&' if '?' in path else '?'}{query}", status_code=303, background=background)
 
 
 def notice(request: Request, notices: dict[str, str]) -> str | None:
-    return notices.get(request.query_params.get("done", ""))
+    text = notices.get(request.query_params.get("done", ""))
+    if text is None or "{" not in text:
+        return text
+    counts = {key[2:]: value for key, value in request.query_params.items() if key.startswith("n_")}
+    numbers = {name: f"{int(value):,}" for name, value in counts.items() if value.isdigit() and len(value) < 10}
+    try:
+        return text.format_map(numbers)
+    except (KeyError, ValueError):
+        return None  # a link cut short: no notice rather than a half-filled one

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.actions.bounces import lift_suppression
+from service.admin.bounce_log import history_of
 from service.actions.subscribers import (
     change_subscriber_status,
     checked_new_address,
@@ -40,7 +41,7 @@ from service.web.public.home import timezones
 
 router = APIRouter(prefix="/admin/subscribers/{subscriber_id}", route_class=AdminRoute, include_in_schema=False)
 STATUS_ACTIONS = {"paused", "active", "unsubscribed"}
-NOTICES = {"saved": "Saved.", "paused": "Suspended: no digests until reactivated.", "active": "Reactivated.",
+NOTICES = {"saved": "Saved.", "paused": "Paused: no digests until resumed.", "active": "Resumed: digests again.",
            "unsubscribed": "Unsubscribed.", "confirmation": "A new confirmation mail is on its way.",
            "test": "A test digest was sent to your address.", "lifted": "The suppression was lifted.",
            "erase-unconfirmed": "Nothing was erased: tick the box to confirm.",
@@ -74,6 +75,7 @@ def detail_context(session: Session, subscriber: Subscriber) -> dict[str, Any]:
         for delivery_id, title, url, paper_id in rows:
             papers[delivery_id].append({"title": title, "url": url, "id": paper_id})
     return {"subscriber": subscriber, "history": history, "deliveries": deliveries, "papers": papers,
+            "bounces": history_of(session, subscriber.id, subscriber.email),
             "topics": session.scalars(select(Topic).order_by(Topic.position, Topic.id)).all(),
             "hours": range(24), "timezones": timezones(), "page_title": subscriber.email}
 

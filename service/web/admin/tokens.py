@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from service.actions.admin import issue_api_token, revoke_api_token
 from service.admin.api_tokens import TokenError, list_tokens
+from service.admin.roles import DESCRIPTIONS, ROLES
 from service.storage.db import session_scope
 from service.storage.models import AdminUser
 from service.web.admin.auth import AdminRoute
@@ -24,7 +25,8 @@ def listing(request: Request, *, created: str = "", error: str = "", status: int
     with session_scope(settings_of(request)) as session:
         creators = dict(session.execute(select(AdminUser.id, AdminUser.email)).all())
         context = {"page_title": "API tokens", "tokens": list_tokens(session), "creators": creators,
-                   "created": created, "error": error, "notice": notice(request, NOTICES)}
+                   "created": created, "error": error, "notice": notice(request, NOTICES), "roles": ROLES,
+                   "descriptions": DESCRIPTIONS}
         return page(request, "tokens.html", context, section="tokens", status_code=status)
 
 
@@ -39,7 +41,7 @@ def create(request: Request) -> Response:
     try:
         with session_scope(settings_of(request)) as session:
             _, token = issue_api_token(session, text(form_of(request), "name", 200), actor=admin.actor, now=now(),
-                                       created_by=admin.id)
+                                       created_by=admin.id, role=text(form_of(request), "role", 16) or "owner")
     except TokenError as exc:
         return listing(request, error=f"Not created: {exc}.", status=400)
     # Rendered, not redirected: this response is the only place the token ever appears.

@@ -14,7 +14,7 @@ from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.exceptions import (
     HTTPException,  # FastAPI raises Starlette's own for unreadable bodies
 )
@@ -33,6 +33,8 @@ class ErrorDetail(BaseModel):
     message: str
     field: str | None = None
     details: list[FieldProblem] | None = None
+    count: int | None = Field(None, description="How many things the error is about, when it says: e.g. the "
+                                                "subscribers who follow a topic that cannot be deleted yet.")
 
 
 class ErrorBody(BaseModel):
@@ -41,18 +43,20 @@ class ErrorBody(BaseModel):
 
 class ApiError(Exception):
     def __init__(self, status: int, message: str, *, code: str | None = None, field: str | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+                 headers: dict[str, str] | None = None, count: int | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.code = code or CODES.get(status, "error")
         self.message = message
         self.field = field
         self.headers = headers
+        self.count = count
 
 
 def error_response(status: int, code: str, message: str, field: str | None = None,
-                   details: list[FieldProblem] | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
-    body = ErrorBody(error=ErrorDetail(code=code, message=message, field=field, details=details))
+                   details: list[FieldProblem] | None = None, headers: dict[str, str] | None = None,
+                   count: int | None = None) -> JSONResponse:
+    body = ErrorBody(error=ErrorDetail(code=code, message=message, field=field, details=details, count=count))
     return JSONResponse(body.model_dump(), status_code=status, headers=headers)
 
 
@@ -70,7 +74,7 @@ def validation_response(exc: RequestValidationError) -> JSONResponse:
 
 def as_response(exc: Exception) -> JSONResponse | None:
     if isinstance(exc, ApiError):
-        return error_response(exc.status, exc.code, exc.message, exc.field, headers=exc.headers)
+        return error_response(exc.status, exc.code, exc.message, exc.field, headers=exc.headers, count=exc.count)
     if isinstance(exc, RequestValidationError):
         return validation_response(exc)
     if isinstance(exc, HTTPException):

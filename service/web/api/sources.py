@@ -1,4 +1,6 @@
-"""/api/v1/sources: list with health, create, edit, enable/disable, ingest now."""
+"""/api/v1/sources: list with health, create, edit, enable/disable, ingest now, delete (the
+papers stay). URLs on private, loopback or link-local addresses are refused unless
+SOURCE_ALLOW_PRIVATE_URLS is set (service.actions.sources)."""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -71,7 +73,8 @@ def create_source(body: SourceCreate, settings: Annotated[Settings, Depends(app_
     try:
         with session_scope(settings) as session:
             sync_sources(session, settings)
-            source = actions.add_source(session, values, actor=caller.actor, now=datetime.now(UTC))
+            source = actions.add_source(session, values, actor=caller.actor, now=datetime.now(UTC),
+                                        allow_private=settings.source_allow_private_urls)
             return out(source, settings, datetime.now(UTC))
     except actions.InvalidSource as exc:
         raise invalid(exc) from None
@@ -94,8 +97,8 @@ def edit(settings: Settings, name: str, change: Callable[[Session, Source], None
 def update_source(name: SourceName, body: SourceUpdate, settings: Annotated[Settings, Depends(app_settings)],
                   caller: Annotated[ApiCaller, Depends(current_caller)]) -> SourceOut:
     changes = body.model_dump(exclude_none=True)
-    return edit(settings, name, lambda session, source: actions.update_source(session, source, changes,
-                                                                             actor=caller.actor))
+    return edit(settings, name, lambda session, source: actions.update_source(
+        session, source, changes, actor=caller.actor, allow_private=settings.source_allow_private_urls))
 
 
 @router.post("/{name}/enable", response_model=SourceOut, responses=responses(404), summary="Poll this source again")
@@ -122,3 +125,17 @@ def ingest_now(name: SourceName, settings: Annotated[Settings, Depends(app_setti
         actions.note_ingest_now(session, get_source(session, name), actor=caller.actor)
     task_id = queue.poll_source(name)
     return Enqueued(task_id=task_id, detail=f"poll of {name} queued")
+
+
+@router.delete("/{name}", status_code=204, responses=responses(404, 409),
+               summary="Delete a source (its papers stay); a source from the settings cannot be")
+def delete_source(name: SourceName, settings: Annotated[Settings, Depends(app_settings)],
+                  caller: Annotated[ApiCaller, Depends(current_caller)]) -> Response:
+    with session_scope(settings) as session:
+        sync_sources(session, settings)
+        try:
+            actions.delete_source(session, get_source(session, name), actor=caller.actor,
+                                  configured={c.name for c in settings.sources})
+        except actions.SourceConfigured as exc:
+            raise ApiError(409, str(exc), code="configured") from None
+    return Response(status_code=204)

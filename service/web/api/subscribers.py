@@ -21,8 +21,9 @@ from service.subscribers.store import (
     parse_preferences,
     preferences_of,
 )
+from service.topics.followers import has_topic
 from service.topics.store import current_taxonomy
-from service.web.api.auth import ApiCaller, ApiRoute, app_settings, current_caller
+from service.web.api.auth import ApiCaller, ApiRoute, app_settings, current_caller, needs
 from service.web.api.common import Limit, Offset, SubscriberId, page_of
 from service.web.api.errors import ApiError, responses
 from service.web.api.seeds import like_refs
@@ -62,7 +63,9 @@ def invalid(exc: InvalidSubscriber) -> ApiError:
     return ApiError(422, str(exc), field="body.email" if name == "email" else f"body.preferences.{name}")
 
 
-@router.get("", response_model=Page[SubscriberOut], summary="List and search subscribers")
+@router.get("", response_model=Page[SubscriberOut], responses=responses(403),
+            summary="List and search subscribers (owner tokens: it lists addresses)")
+@needs("export")
 def list_subscribers(
     settings: Annotated[Settings, Depends(app_settings)],
     limit: Limit = 50,
@@ -70,6 +73,8 @@ def list_subscribers(
     q: Annotated[SafeStr | None, Query(max_length=320, description="Part of the address.")] = None,
     status: SubscriberStatus | None = None,
     frequency: Literal["daily", "weekdays", "weekly"] | None = None,
+    topic: Annotated[str | None, Query(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=64,
+                                       description="Only those who follow this topic (its slug).")] = None,
     sort: Literal["id", "-id", "email", "-email", "created_at", "-created_at"] = "id",
 ) -> Page[SubscriberOut]:
     query = select(Subscriber)
@@ -82,6 +87,8 @@ def list_subscribers(
     column = SORTS[sort.lstrip("-")]
     query = query.order_by(column.desc() if sort.startswith("-") else column, Subscriber.id)
     with session_scope(settings) as session:
+        if topic:
+            query = query.where(has_topic(session, topic))
         rows, total = page_of(session, query, limit, offset)
         return Page[SubscriberOut](items=[out(s) for s in rows], total=total, limit=limit, offset=offset)
 

@@ -8,9 +8,11 @@ from datetime import UTC, date, datetime, timedelta
 from config.settings import Settings
 from service.storage import migrate
 from service.admin.dashboard import (
+    axis_top,
     bar_list,
     cumulative,
     dashboard_numbers,
+    failure_class,
     line_chart,
     nice_max,
     stacked_bars,
@@ -35,6 +37,24 @@ def test_status_series_from_signup_confirm_and_leave_dates() -> None:
 
 def test_nice_axis_tops() -> None:
     assert [nice_max(v) for v in (0, 1, 3, 7, 10, 11, 480, 5001)] == [1, 1, 5, 10, 10, 20, 500, 10000]
+
+
+def test_axis_tops_have_four_whole_steps() -> None:
+    assert [axis_top(v) for v in (0, 1, 3, 4, 5, 7, 10, 130)] == [4, 4, 4, 4, 8, 8, 20, 200]
+    # An empty chart reads 0, 1, 2, 3, 4 and says it is empty (it read 1, 0, 0, 0, 0).
+    svg = stacked_bars("Digests", DAYS, {"sent": [0, 0, 0], "failed": [0, 0, 0]})
+    labels = [t.text for t in ET.fromstring(svg).iter() if t.tag.endswith("text")]
+    assert labels[2:7] == ["0", "1", "2", "3", "4"] and "Nothing in these days" in labels
+
+
+def test_failures_are_grouped_by_cause_never_by_address() -> None:
+    a = "DeliveryError: SMTP server refused RCPT TO for ann@example.org: 550 5.1.1 <ann@example.org>: unknown"
+    b = "DeliveryError: SMTP server refused RCPT TO for bob@lab.example: 550 5.1.1 <bob@lab.example>: no mailbox"
+    assert failure_class(a) == failure_class(b) == "SMTP 550 5.1.1 at RCPT TO (permanent)"
+    assert failure_class("SMTP server refused DATA for x@y.org: 451 4.7.1 later") == "SMTP 451 4.7.1 at DATA (temporary)"
+    assert failure_class("ConnectionRefusedError: [Errno 111] Connection refused").startswith("the mail relay")
+    assert failure_class("MessageError: bad header for eve@example.org") == "MessageError: bad header for <address>"
+    assert failure_class(None) == "no reason recorded"
 
 
 def test_charts_are_well_formed_svg_with_escaped_labels() -> None:

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.integration
 
 TABLES = {
     "papers", "sources", "topics", "paper_topics", "subscribers", "deliveries",
-    "delivery_papers", "admin_users", "api_tokens", "audit_log", "votes", "seeds",
+    "delivery_papers", "admin_users", "api_tokens", "audit_log", "votes", "seeds", "bounces",
 }
 
 

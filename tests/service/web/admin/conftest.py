@@ -25,6 +25,13 @@ CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 
+
+@pytest.fixture(autouse=True)
+def _no_dns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A source's host resolves to nothing here (accepted, as an unresolvable host is): no DNS in tests."""
+    monkeypatch.setattr("service.actions.sources.resolve_host", lambda host, port: [])
+
+
 @pytest.fixture
 def app(settings: Settings) -> FastAPI:
     migrate.upgrade(settings)

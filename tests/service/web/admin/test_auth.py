@@ -19,8 +19,11 @@ from service.storage.models import AdminUser, AuditLog
 from service.web.admin.auth import SESSION_COOKIE, AdminRoute
 from tests.service.web.admin.conftest import ADMIN_EMAIL, csrf_of, login, post
 
-OPEN = {("/admin/login", "GET"), ("/admin/login", "POST")}
-FILL = {"subscriber_id": "1", "slug": "llm", "name": "hf-daily", "delivery_id": "1", "token_id": "1"}
+# The pages one reaches without a session: signing in, and a password reset link's page.
+OPEN = {("/admin/login", "GET"), ("/admin/login", "POST"), ("/admin/reset/{token}", "GET"),
+        ("/admin/reset/{token}", "POST")}
+FILL = {"subscriber_id": "1", "slug": "llm", "name": "hf-daily", "delivery_id": "1", "token_id": "1", "user_id": "1",
+        "token": "x"}
 
 
 def admin_routes(app: FastAPI) -> list[tuple[str, str]]:

@@ -171,14 +171,14 @@ def test_bulk_actions_change_the_selection_only(settings: Settings, admin: TestC
     back = "/admin/subscribers?q=bulk&done=old"
     response = post(admin, "/admin/subscribers/bulk", {"action": "pause", "ids": [str(i) for i in ids[:3]],
                                                         "return_to": back})
-    assert response.headers["location"] == "/admin/subscribers?q=bulk&done=bulk"
+    assert response.headers["location"] == "/admin/subscribers?q=bulk&done=bulk&n_changed=3&n_same=0"
     with session_scope(settings) as session:
         statuses = [session.get(Subscriber, i).status for i in ids]
         assert statuses == ["paused"] * 3 + ["active"] * 2
         assert session.query(AuditLog).filter_by(action="subscriber.status.paused").count() == 3
     off_site = post(admin, "/admin/subscribers/bulk", {"action": "resume", "ids": [str(ids[0])],
                                                         "return_to": "https://evil.example/admin/subscribers"})
-    assert off_site.headers["location"] == "/admin/subscribers?done=bulk"
+    assert off_site.headers["location"] == "/admin/subscribers?done=bulk&n_changed=1&n_same=0"
     assert post(admin, "/admin/subscribers/bulk", {"action": "explode", "ids": [str(ids[0])]}).headers[
         "location"].endswith("done=none")
 

@@ -16,10 +16,17 @@ from service.storage.db import session_scope
 from service.web.app import create_app
 
 
-def new_token(settings: Settings, name: str = "tests") -> tuple[int, str]:
+def new_token(settings: Settings, name: str = "tests", role: str = "owner") -> tuple[int, str]:
     with session_scope(settings) as session:
-        row, token = create_token(session, name, datetime.now(UTC))
+        row, token = create_token(session, name, datetime.now(UTC), role=role)
         return row.id, token
+
+
+
+@pytest.fixture(autouse=True)
+def _no_dns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A source's host resolves to nothing here (accepted, as an unresolvable host is): no DNS in tests."""
+    monkeypatch.setattr("service.actions.sources.resolve_host", lambda host, port: [])
 
 
 @pytest.fixture
