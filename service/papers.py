@@ -6,7 +6,7 @@ the database. ``service.ingest`` upserts the records.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -40,6 +40,9 @@ class PaperIn(BaseModel):
     ai_summary: str | None = None
     ai_keywords: list[str] = Field(default_factory=list)
     announce_type: str | None = None  # arXiv RSS: new | cross | replace | replace-cross
+    # The day the source announced the paper (HF's daily date, arXiv's announcement date, a
+    # feed's published date): the day it belongs to, and what a digest's "new" is measured on.
+    announced_on: date | None = None
 
 
 class ItemError(BaseModel):

@@ -32,10 +32,14 @@ from workers.celery_app import create_app
 pytestmark = pytest.mark.integration
 
 LONG_AGO = datetime(2026, 1, 1, tzinfo=UTC)
+# Today's list: these tests send at the real time, and a digest carries only the reader's days.
+TODAY = datetime.now(UTC).date().isoformat()
 PAPERS = [
-    hf_item("2611.80001", "Two-bit quantization of large language models", 40),
-    hf_item("2611.80002", "Humanoid robot hands that learn from video", 12, "A robot learns dexterous manipulation."),
-    hf_item("2611.80003", "<script>alert(1)</script> agents <img src=x onerror=alert(1)>", 90, "Tool-using agents."),
+    hf_item("2611.80001", "Two-bit quantization of large language models", 40, day=TODAY),
+    hf_item("2611.80002", "Humanoid robot hands that learn from video", 12, "A robot learns dexterous manipulation.",
+            day=TODAY),
+    hf_item("2611.80003", "<script>alert(1)</script> agents <img src=x onerror=alert(1)>", 90, "Tool-using agents.",
+            day=TODAY),
 ]
 
 

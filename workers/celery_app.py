@@ -62,7 +62,17 @@ def configure(app: Celery, settings: Settings) -> Celery:
         result_backend_transport_options=(
             {} if settings.broker_is_embedded else {"visibility_timeout": REDIS_VISIBILITY_TIMEOUT_SECONDS}
         ),
+        # A broker that goes away is waited for, at start and later, for as long as it takes: the
+        # deliveries' leases, not the broker, say what is still to send (workers/sweep.py).
+        broker_connection_retry=True,
         broker_connection_retry_on_startup=True,
+        broker_connection_max_retries=None,
+        # A task still running when the connection drops goes on: its lease holds its rows, and
+        # cancelling it would only delay them by a lease.
+        worker_cancel_long_running_tasks_on_connection_loss=False,
+        # Results wait for a Redis that restarts instead of failing the task that produced them.
+        result_backend_always_retry=True,
+        result_backend_max_retries=30,
         task_serializer="json",
         result_serializer="json",
         accept_content=["json"],
@@ -89,6 +99,16 @@ def configure(app: Celery, settings: Settings) -> Celery:
         worker_send_task_events=False,
     )
     return app
+
+
+def declare_queues(app: Celery) -> None:
+    """Declare every queue and its binding on the broker again: a Redis that lost its data lost
+    the bindings too, and until a consumer restarts, messages published meanwhile would be
+    routed nowhere."""
+    with app.connection_for_write() as connection:
+        channel = connection.default_channel
+        for queue in app.conf.task_queues:
+            queue.bind(channel).declare()
 
 
 def create_app(settings: Settings | None = None) -> Celery:

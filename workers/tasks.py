@@ -8,16 +8,19 @@ from datetime import UTC, datetime
 from functools import lru_cache
 
 from celery import Task
-from celery.signals import worker_process_shutdown
+from celery.signals import worker_process_shutdown, worker_ready, worker_shutdown
 
 from config.settings import get_settings
 from service.digests.deliver import deliver_batch
-from service.digests.run import plan, stamped_batches
+from service.digests.lease import Lease
+from service.digests.run import plan
 from service.ingest.poll import claim_due_sources
 from service.ingest.poll import poll_source as poll
 from service.mail import close_shared_backends
 from service.mail.toolkit import DeliveryTools
-from workers.celery_app import app
+from service.storage.db import get_engine
+from workers.celery_app import app, declare_queues
+from workers.sweep import Sweeper
 
 
 @lru_cache(maxsize=1)
@@ -29,6 +32,23 @@ def delivery_tools() -> DeliveryTools:
 @worker_process_shutdown.connect
 def _close_mail_connection(**_: object) -> None:
     close_shared_backends()
+
+
+_sweepers: list[Sweeper] = []
+
+
+@worker_ready.connect
+def _start_sweep(**_: object) -> None:
+    """The worker's main process re-enqueues what nobody holds, now and every quarter lease."""
+    sweeper = Sweeper(get_settings(), enqueue_batch, lambda: declare_queues(app))
+    sweeper.start()
+    _sweepers.append(sweeper)
+
+
+@worker_shutdown.connect
+def _stop_sweep(**_: object) -> None:
+    while _sweepers:
+        _sweepers.pop().stop()
 
 
 @app.task(name="workers.tasks.ping")
@@ -55,23 +75,29 @@ def enqueue_batch(ids: list[int], token: str, countdown: float = 0) -> None:
 
 @app.task(name="workers.tasks.plan_digests")
 def plan_digests(at: str | None = None) -> dict[str, int]:
-    """Beat's planner tick: claim due digests, enqueue their batches, re-enqueue stale ones."""
+    """Beat's planner tick: claim due digests, enqueue their batches, re-enqueue stale ones and
+    those whose lease ran out."""
     now = datetime.fromisoformat(at) if at else datetime.now(UTC)
-    summary = plan(get_settings(), now, enqueue_batch)
-    return {"claimed": summary.claimed, "requeued": summary.requeued, "batches": summary.batches}
+    settings = get_settings()
+    summary = plan(settings, now, enqueue_batch)
+    swept = Sweeper(settings, enqueue_batch, lambda: declare_queues(app), engine=get_engine(settings)).run_once()
+    return {"claimed": summary.claimed, "requeued": summary.requeued + swept, "batches": summary.batches}
 
 
 @app.task(name="workers.tasks.send_digest_batch")
 def send_digest_batch(delivery_ids: list[int], token: str) -> dict[str, int]:
-    """Send one batch; a duplicated or retried task finds its deliveries sent and does nothing."""
+    """Send one batch under a lease on its rows; a duplicated or superseded task (whose token is
+    no longer the rows' own) leases nothing and does nothing. Transient failures wait in the
+    send log for their retry time, when the sweep enqueues them again."""
     settings = get_settings()
-    outcome = deliver_batch(settings, delivery_ids, token, delivery_tools())
-    # Each transient failure goes back on the queue alone, after its own backoff.
-    for delivery_id, delay in outcome.retry:
-        for ids, retry_token in stamped_batches(settings, [delivery_id], datetime.now(UTC)):
-            enqueue_batch(ids, retry_token, countdown=delay)
+    lease = Lease.take(get_engine(settings), delivery_ids, token, settings.delivery_lease_seconds)
+    if not lease.ids:
+        return {"sent": 0, "skipped": 0, "failed": 0, "retried": 0, "ignored": len(delivery_ids)}
+    held = lease.ids
+    with lease:
+        outcome = deliver_batch(settings, held, token, delivery_tools(), lease=lease)
     return {"sent": outcome.sent, "skipped": outcome.skipped, "failed": outcome.failed,
-            "retried": len(outcome.retry), "ignored": outcome.ignored}
+            "retried": len(outcome.retry), "ignored": outcome.ignored + len(delivery_ids) - len(held)}
 
 
 @app.task(name="workers.tasks.send_transactional", bind=True, max_retries=5)

@@ -34,7 +34,9 @@ def parse_at(at: str | None) -> datetime:
 def preview(
     email: str = typer.Argument(..., help="The subscriber's address."),
     fmt: str = typer.Option("text", "--format", help="html, text, or json (the ranking as data)."),
-    limit: int | None = typer.Option(None, "--limit", help="json: how many papers (0: every candidate; default: their max papers).", min=0),
+    limit: int | None = typer.Option(
+        None, "--limit", min=0, help="json: how many papers (0: every candidate; default: their max papers)."
+    ),
     out: Path = typer.Option(None, "--out", help="Write to this file instead of stdout.", dir_okay=False),
     at: str = typer.Option(None, "--at", help="As if at this ISO date-time (default: now)."),
 ) -> None:

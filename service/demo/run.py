@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+import json
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from config.settings import Settings
@@ -34,12 +35,28 @@ def preferences(member: DemoSubscriber) -> Preferences:
     )
 
 
+def sample_papers_for(day: date) -> bytes:
+    """The bundled sample papers as if their last daily list were DAY's (their spread of days
+    kept): a digest carries only papers of its reader's days, and the samples are from Nov 2026."""
+    items = json.loads(sample_papers_path().read_bytes())
+    dated = [item["paper"] for item in items if isinstance(item.get("paper", {}).get("submittedOnDailyAt"), str)]
+    if not dated:
+        return sample_papers_path().read_bytes()
+    newest = max(datetime.fromisoformat(p["submittedOnDailyAt"]) for p in dated)
+    shift = timedelta(days=(day - newest.date()).days)
+    for paper in dated:
+        for field in ("submittedOnDailyAt", "publishedAt"):
+            if isinstance(paper.get(field), str):
+                paper[field] = (datetime.fromisoformat(paper[field]) + shift).isoformat().replace("+00:00", "Z")
+    return json.dumps(items).encode()
+
+
 def run_demo(settings: Settings, now: datetime | None = None) -> DemoResult:
     """Offline and idempotent: a second run finds today's digests sent and sends nothing."""
     now = now or datetime.now(UTC)
     demo = settings.model_copy(update={"mail_backend": "outbox"})  # the demo never mails anyone
     migrate.upgrade(demo)
-    summary = ingest_document(demo, sample_papers_path().read_bytes(), source_name="demo", fmt="hf", now=now)
+    summary = ingest_document(demo, sample_papers_for(now.date()), source_name="demo", fmt="hf", now=now)
     created = 0
     with session_scope(demo) as session:
         for member in CAST:

@@ -3,21 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import date
 
 from config.settings import Settings
+from service.catalog.slugs import paper_path
 from service.matching.explain import reason_lines
 from service.matching.records import Match
 from service.storage.models import Paper, Subscriber
 from service.rendering import DigestContext, DigestLinks, DigestPaper, Sender
+from service.rendering.snippet import term_spans
 from service.subscribers.tokens import link, make_token, token_url, vote_link
 
 
 def digest_paper(paper: Paper, match: Match, topic_names: Mapping[str, str],
-                 votes: tuple[str, str] | None = None) -> DigestPaper:
+                 votes: tuple[str, str] | None = None, marks: Sequence[str] = ()) -> DigestPaper:
     reasons = match.reasons
     title_spans = [span for hit in reasons.terms if hit.field == "title" for span in hit.spans]
     abstract_spans = [span for hit in reasons.terms if hit.field == "abstract" for span in hit.spans]
+    evidence = [term for e in reasons.evidence for term in e.terms]  # why it is in a topic: marked too
+    if evidence:
+        title_spans += term_spans(paper.title, evidence)
+        abstract_spans += term_spans(paper.abstract, evidence)
     return DigestPaper(
         title=paper.title,
         url=paper.hf_url or paper.abs_url,
@@ -38,6 +45,8 @@ def digest_paper(paper: Paper, match: Match, topic_names: Mapping[str, str],
         more_url=votes[0] if votes else None,
         less_url=votes[1] if votes else None,
         why=reason_lines(reasons, topic_names),
+        ai_summary=paper.ai_summary,
+        marks=marks,
     )
 
 
@@ -57,7 +66,14 @@ def subscriber_links(settings: Settings, subscriber: Subscriber, delivery_id: in
         unsubscribe_url=token_url(settings, "unsubscribe", unsubscribe_token),
         unsubscribe_token=unsubscribe_token,
         view_in_browser_url=link(settings, "digest", subscriber.id, version, d=delivery_id) if delivery_id else None,
+        archive_url=link(settings, "archive", subscriber.id, version),
+        feed_url=link(settings, "feed", subscriber.id, version),
     )
+
+
+def with_page_url(settings: Settings, paper: Paper, shown: DigestPaper) -> DigestPaper:
+    """A digest's title links to the paper's page on this site (its sources' pages are linked there)."""
+    return replace(shown, url=settings.base_url + paper_path(paper.arxiv_id, paper.id))
 
 
 def digest_context(
@@ -69,14 +85,20 @@ def digest_context(
     day: date,
     sender: Sender,
     delivery_id: int | None = None,
+    marks: Mapping[int, Sequence[str]] | None = None,
+    status: str | None = None,
 ) -> DigestContext:
+    """MARKS: why some papers are news later (``window.marks_for``); STATUS: the day's line."""
+    marks = marks or {}
     return DigestContext(
         recipient=subscriber.email,
         date=day,
-        papers=[digest_paper(papers[m.paper_id], m, topic_names, vote_urls(settings, subscriber, m.paper_id))
-                for m in matches],
+        papers=[with_page_url(settings, papers[m.paper_id], digest_paper(
+                    papers[m.paper_id], m, topic_names, vote_urls(settings, subscriber, m.paper_id),
+                    marks.get(m.paper_id, ()))) for m in matches],
         links=subscriber_links(settings, subscriber, delivery_id),
         sender=sender,
+        status=status,
     )
 
 

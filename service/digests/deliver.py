@@ -8,7 +8,8 @@ rendered, sent and recorded as sent in its own transaction before the next is re
 
 The irrevocable step (the SMTP send) comes after the guarding state is committed and before
 the success is recorded. A crash between the server's "250 OK" and that record leaves the row
-``sending``: the planner's stale sweep re-enqueues it and it is sent again with the same
+``sending``: once the worker's lease on it runs out the sweep re-enqueues it (``plan.requeue_expired``),
+and it is sent again with the same
 deterministic Message-ID, which receivers use to drop the copy. That window is the only way a
 reader can see a digest twice; a crash anywhere else re-sends nothing that was accepted.
 """
@@ -27,14 +28,17 @@ from config.settings import Settings
 from service.actions.bounces import suppress_after_hard_bounce
 from service.storage.db import get_engine, session_scope
 from service.digests.compose import digest_context
+from service.digests.lease import Lease
+from service.digests.plan import retry_at
 from service.digests.record import Ledger
-from service.digests.window import already_sent, batch_index, match_requests
+from service.digests.window import already_sent, batch_index, marks_for, match_requests
+from service.ingest.day_status import DayStatus, load_day_status
 from service.mail import DeliveryError, MessageError, Unsubscribe
 from service.matching.match import match_many
 from service.matching.profiles import load_profiles
 from service.matching.records import Match
 from service.storage.models import Delivery, Paper, Subscriber, Topic
-from service.mail.send_rate import acquire
+from service.mail.breaker import SendAbandoned, send_through_breaker
 from service.mail.toolkit import DeliveryTools
 from service.rendering import render_digest
 from service.digests.schedule import zone
@@ -81,15 +85,19 @@ def record_failure(session: Session, delivery_id: int, subscriber_id: int, attem
     reason = f"{type(error).__name__}: {error}"[:2000]
     transient = isinstance(error, DeliveryError) and not error.permanent
     if transient and attempts < MAX_ATTEMPTS:
-        session.execute(update(Delivery).where(Delivery.id == delivery_id).values(status="claimed", error=reason),
+        delay = retry_delay(attempts, retry_base)
+        # Due again after DELAY with no batch holding it: the sweep enqueues it then (plan.retry_at).
+        again = retry_at(datetime.now(UTC) + timedelta(seconds=delay))
+        session.execute(update(Delivery).where(Delivery.id == delivery_id).values(status="claimed", error=reason,
+                                                                                  **again),
                         execution_options=NO_SYNC)
-        outcome.retry.append((delivery_id, retry_delay(attempts, retry_base)))
+        outcome.retry.append((delivery_id, delay))
     else:
         session.execute(update(Delivery).where(Delivery.id == delivery_id).values(status="failed", error=reason),
                         execution_options=NO_SYNC)
         outcome.failed += 1
     if isinstance(error, DeliveryError) and error.hard_bounce:
-        suppress_after_hard_bounce(session, subscriber_id, f"hard bounce: {error}"[:2000])
+        suppress_after_hard_bounce(session, subscriber_id, f"hard bounce: {error}"[:2000], delivery_id=delivery_id)
     session.commit()
 
 
@@ -115,13 +123,15 @@ class Batch:
     now: datetime
     built_at: datetime
     outcome: BatchOutcome
+    status: DayStatus | None = None  # the day's sources, told in the digest when something is off
 
 
 def deliver_batch(
     settings: Settings, delivery_ids: Sequence[int], token: str | None, tools: DeliveryTools,
-    now: datetime | None = None,
+    now: datetime | None = None, lease: Lease | None = None,
 ) -> BatchOutcome:
-    """Send the digests of DELIVERY_IDS that are still to send. Safe to run twice."""
+    """Send the digests of DELIVERY_IDS that are still to send. Safe to run twice. A worker's
+    task passes the LEASE it holds on them; nothing is sent once it lapsed."""
     now = now or datetime.now(UTC)
     lookback = timedelta(days=settings.lookback_days)
     outcome = BatchOutcome()
@@ -141,17 +151,18 @@ def deliver_batch(
         # votes and seeds, read afresh every batch: a vote changes the very next digest
         profiles = load_profiles(session, [s.id for s in members])
         index.add_profile_papers(profiles.papers.values())
-        requests = profiles.attach(match_requests(members, sent, now, lookback), [s.id for s in members])
+        requests = profiles.attach(match_requests(members, sent, now, lookback, papers), [s.id for s in members])
         results = match_many(requests, index)
         topic_names = {slug: name for slug, name in session.execute(select(Topic.slug, Topic.name))}
         work = [
             Digest(delivery, subscriber, request.preferences.empty_digest, matches)
             for (delivery, subscriber), request, matches in zip(rows, requests, results, strict=True)
         ]
+        status = load_day_status(session, now.date(), now)
         session.commit()  # the reads are done: no transaction stays open while the batch sends
-        ledger = Ledger(get_engine(settings))
+        ledger = Ledger(get_engine(settings), lease)
         try:
-            batch = Batch(settings, session, ledger, tools, papers, topic_names, token, now, index.now, outcome)
+            batch = Batch(settings, session, ledger, tools, papers, topic_names, token, now, index.now, outcome, status)
             for start in range(0, len(work), TAKE_GROUP):
                 deliver_group(batch, work[start:start + TAKE_GROUP])
         finally:
@@ -187,16 +198,22 @@ def deliver_one(batch: Batch, digest: Digest) -> bool:
     attempts = delivery.attempts + 1  # what take() just wrote (the loaded row is as read)
     try:
         day = (delivery.due_at or batch.now).astimezone(zone(subscriber.timezone)).date()
+        marks = marks_for(subscriber, (m.paper_id for m in matches), batch.papers, batch.now,
+                          timedelta(days=settings.lookback_days))
         context = digest_context(settings, subscriber, matches, batch.papers, batch.topic_names, day, tools.sender,
-                                 delivery.id)
+                                 delivery.id, marks, batch.status.line(day) if batch.status else None)
         rendered = render_digest(context, tools.renderer)
         mail = tools.composer.compose(
             to_address=subscriber.email, subject=rendered.subject, text=rendered.text, html=rendered.html,
             message_key=f"{delivery.id}", delivery_id=delivery.id,
             unsubscribe=Unsubscribe(context.links.unsubscribe_url, context.links.unsubscribe_token),
         )
-        acquire(tools.limiter)
-        tools.backend.send(mail.envelope_from, mail.to, mail.data)
+        # waits out an open relay breaker and the send rate; gives up if our lease lapsed meanwhile
+        send_through_breaker(tools.backend, tools.limiter, mail.envelope_from, mail.to, mail.data,
+                             still_wanted=lambda: batch.ledger.holds(delivery.id))
+    except SendAbandoned:
+        outcome.ignored += 1
+        return False
     except (DeliveryError, MessageError) as error:
         log.info("delivery %s to subscriber %s failed: %s", delivery.id, subscriber.id, error)
         record_failure(batch.session, delivery.id, subscriber.id, attempts, error, outcome,

@@ -4,16 +4,22 @@ The claim is an insert-or-ignore under UNIQUE(subscriber_id, period), committed 
 batch is enqueued: two planners, a retried beat tick or a second `digest run` can never
 claim the same period twice. Subscribers are streamed by id in chunks, so planning a million
 of them holds one chunk in memory.
+
+The send log, not the broker, says what is still to send, and who holds it. A claimed row is
+queued (``batch_token`` names the enqueue, ``enqueued_at`` its time) or due for a retry at
+``enqueued_at`` with no batch; a 'sending' row is held by a worker's lease, renewed in
+``enqueued_at`` (``service/digests/lease.py``). ``requeue_expired`` enqueues what nobody holds.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import ColumnElement, CursorResult, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -22,6 +28,8 @@ from service.digests.schedule import Frequency, due_period
 
 # Subscribers read per query while planning; one claim statement per chunk.
 PLAN_CHUNK = 2000
+# Bulk UPDATEs here name their rows by id: no need to evaluate them against the session's objects.
+NO_SYNC = {"synchronize_session": False}
 
 # (id, timezone, frequency, send_hour, weekly_day, confirmed_at) of one active subscriber.
 PlanRow = tuple[int, str, str, int, int, datetime | None]
@@ -109,23 +117,93 @@ def claim_due(session: Session, now: datetime, chunk: int = PLAN_CHUNK) -> Itera
             yield ids
 
 
+def release_lapsed(session: Session, before: datetime) -> int:
+    """Rows left 'sending' whose lease was last renewed before BEFORE go back to 'claimed': the
+    worker that held them is gone (a live one renews every quarter of the lease)."""
+    lapsed = update(Delivery).where(Delivery.status == "sending", Delivery.enqueued_at < before)
+    result = session.execute(lapsed.values(status="claimed"), execution_options=NO_SYNC)
+    return cast(CursorResult[Any], result).rowcount
+
+
 def stale_deliveries(session: Session, now: datetime, stale_after: timedelta) -> list[int]:
-    """Claimed or sending rows whose batch was enqueued too long ago (or never): a worker died
-    or the embedded broker lost the message."""
+    """Claimed rows whose batch was enqueued too long ago (or never), and rows whose lease ran
+    out that long ago (released to 'claimed' here, in the caller's transaction): a worker died
+    or a broker lost the message. The slow fallback; ``requeue_expired`` acts within a lease."""
     cutoff = now - stale_after
+    release_lapsed(session, cutoff)
     query = select(Delivery.id).where(
-        Delivery.status.in_(("claimed", "sending")),
+        Delivery.status == "claimed",
         (Delivery.enqueued_at.is_(None)) | (Delivery.enqueued_at < cutoff),
         Delivery.claimed_at < cutoff,
     ).order_by(Delivery.id)
     return list(session.scalars(query))
 
 
-def mark_enqueued(session: Session, ids: Sequence[int], now: datetime, token: str | None = None) -> None:
-    """Stamp a batch before it goes on the queue; TOKEN names this enqueue (see Delivery.batch_token)."""
+def mark_enqueued(session: Session, ids: Sequence[int], now: datetime, token: str) -> None:
+    """Stamp a batch before it goes on the queue; TOKEN names this enqueue (see Delivery.batch_token).
+    Only claimed rows: one being sent belongs to its worker's lease until that runs out."""
     for start in range(0, len(ids), PLAN_CHUNK):
         chunk = ids[start : start + PLAN_CHUNK]
-        session.execute(update(Delivery).where(Delivery.id.in_(chunk)).values(enqueued_at=now, batch_token=token))
+        stamp = update(Delivery).where(Delivery.id.in_(chunk), Delivery.status == "claimed")
+        session.execute(stamp.values(enqueued_at=now, batch_token=token), execution_options=NO_SYNC)
+
+
+def retry_at(when: datetime) -> dict[str, object]:
+    """The columns of a claimed row due to be sent again at WHEN: no batch holds it until the
+    sweep (``requeue_expired``) enqueues it then, so no countdown waits in a broker that may die."""
+    return {"batch_token": None, "enqueued_at": when}
+
+
+def unheld(now: datetime, lease: timedelta, stale: timedelta, lost_before: datetime | None = None) -> ColumnElement[bool]:
+    """Deliveries to send that no live worker holds and no queue is known to hold:
+
+    - 'sending' rows whose lease was last renewed more than LEASE ago (their worker died);
+    - claimed rows with no batch whose retry time has come (``retry_at``);
+    - claimed rows never enqueued, or enqueued more than STALE ago (a lost message);
+    - claimed rows enqueued before LOST_BEFORE, when the broker lost its queues then.
+    """
+    claimed, queued = Delivery.status == "claimed", Delivery.batch_token.is_not(None)
+    conditions = [
+        (Delivery.status == "sending") & (Delivery.enqueued_at < now - lease),
+        claimed & Delivery.batch_token.is_(None) & (Delivery.enqueued_at <= now),
+        claimed & Delivery.enqueued_at.is_(None) & (Delivery.claimed_at < now - stale),
+        claimed & queued & (Delivery.enqueued_at < now - stale),
+    ]
+    if lost_before is not None:
+        conditions.append(claimed & queued & (Delivery.enqueued_at < lost_before))
+    return or_(*conditions)
+
+
+def requeue_expired(
+    session: Session, now: datetime, lease: timedelta, stale: timedelta, size: int,
+    lost_before: datetime | None = None, limit: int = 50_000,
+) -> Iterator[tuple[list[int], str]]:
+    """Take back every delivery ``unheld`` describes, a batch of SIZE at a time under a fresh token
+    (committed), and yield (ids, token) for the caller to enqueue. Each batch is one conditional
+    UPDATE that re-checks the condition, so two sweepers never enqueue the same row twice, and a
+    late original task finds its rows stamped for another and leaves them."""
+    condition = unheld(now, lease, stale, lost_before)
+    candidates = list(session.scalars(select(Delivery.id).where(condition).order_by(Delivery.id).limit(limit)))
+    session.commit()
+    for batch in batches(candidates, size):
+        token = secrets.token_hex(8)
+        take = (
+            update(Delivery)
+            .where(Delivery.id.in_(batch), condition)
+            .values(status="claimed", batch_token=token, enqueued_at=now)
+            .returning(Delivery.id)
+        )
+        taken = sorted(session.scalars(take, execution_options=NO_SYNC))
+        session.commit()
+        if taken:
+            yield taken, token
+
+
+def unstamp(session: Session, ids: Sequence[int], token: str, now: datetime) -> None:
+    """A batch that could not be enqueued (broker down): due again at once, for the next sweep."""
+    undo = update(Delivery).where(Delivery.id.in_(ids), Delivery.status == "claimed", Delivery.batch_token == token)
+    session.execute(undo.values(**retry_at(now)), execution_options=NO_SYNC)
+    session.commit()
 
 
 def batches(ids: Sequence[int], size: int) -> Iterator[list[int]]:

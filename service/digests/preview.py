@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 from config.settings import Settings
 from service.digests.compose import digest_context
 from service.digests.schedule import zone
-from service.digests.window import already_sent, build_index, match_requests
+from service.digests.window import already_sent, build_index, marks_for, match_requests
+from service.ingest.day_status import load_day_status
 from service.matching.explain import reason_lines
 from service.matching.match import match_many
 from service.matching.profiles import load_profiles
@@ -39,7 +40,7 @@ def _ranked(
     sent = already_sent(session, [subscriber.id], papers)
     profiles = load_profiles(session, [subscriber.id])
     index.add_profile_papers(profiles.papers.values())
-    [request] = profiles.attach(match_requests([subscriber], sent, now, lookback), [subscriber.id])
+    [request] = profiles.attach(match_requests([subscriber], sent, now, lookback, papers), [subscriber.id])
     if limit is not None:
         request = replace(request, limit=limit)
     [matches] = match_many([request], index)
@@ -54,7 +55,11 @@ def preview_digest(settings: Settings, email: str, now: datetime, renderer: Emai
         matches, papers = _ranked(session, subscriber, now, lookback)
         topic_names = {slug: name for slug, name in session.execute(select(Topic.slug, Topic.name))}
         day = now.astimezone(zone(subscriber.timezone)).date()
-        context = digest_context(settings, subscriber, matches, papers, topic_names, day, Sender.from_settings(settings))
+        marks = marks_for(subscriber, (m.paper_id for m in matches), papers, now, lookback)
+        status = load_day_status(session, now.date(), now).line(day)
+        sender = Sender.from_settings(settings)
+        context = digest_context(settings, subscriber, matches, papers, topic_names, day, sender, marks=marks,
+                                 status=status)
         return render_digest(context, renderer)
 
 

@@ -1,7 +1,7 @@
 """The delivery state changes a worker writes while it sends, each its own small transaction.
 
 Every write here is one statement that commits by itself: taking a group of deliveries
-(claimed → sending), skipping, advancing the subscribers' windows, and recording a send. On
+(claimed → sending, or renewing the lease on a worker's 'sending' rows), skipping, advancing the subscribers' windows, and recording a send. On
 PostgreSQL the ledger's connection is in autocommit mode, so each costs one round trip to the
 server (not BEGIN, the statement, COMMIT), and a send is recorded with one statement that
 updates the delivery and inserts its papers together. SQLite, in process, runs the same
@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import cast
 
 from sqlalchemy import Connection, Engine, Table, bindparam, exists, insert, text, update
 
 from service.digests.compose import reasons_record
+from service.digests.lease import Lease
 from service.matching.records import Match
 from service.storage.models import Delivery, DeliveryPaper, Subscriber
 
@@ -26,14 +27,17 @@ deliveries, subscribers, delivery_papers = (cast(Table, m.__table__) for m in (D
 d, s = deliveries.c, subscribers.c
 
 _ACTIVE = exists().where(s.id == d.subscriber_id, s.status == "active")
+# Whose a row is: a 'sending' row belongs to the task carrying its token (a lease, see
+# service/digests/lease.py); a claimed row to the task carrying its token, or to any task when
+# no batch holds it (a retry run in the foreground). A task stamped out by a newer enqueue
+# takes nothing.
+_MINE = ((d.status == "claimed") & ((d.batch_token == bindparam("token")) | d.batch_token.is_(None))) | (
+    (d.status == "sending") & (d.batch_token == bindparam("token"))
+)
 _TAKE = (
     update(deliveries)
-    .where(
-        d.id.in_(bindparam("ids", expanding=True)),
-        (d.status == "claimed") | ((d.status == "sending") & (d.batch_token == bindparam("token"))),
-        _ACTIVE,
-    )
-    .values(status="sending", attempts=d.attempts + 1)
+    .where(d.id.in_(bindparam("ids", expanding=True)), _MINE, _ACTIVE)
+    .values(status="sending", attempts=d.attempts + 1, batch_token=bindparam("token"), enqueued_at=bindparam("now"))
     .returning(d.id)
 )
 _SKIP_INACTIVE = (
@@ -51,9 +55,11 @@ _ADVANCE = (
     .where(s.id.in_(bindparam("ids", expanding=True)))
     .values(last_digest_at=bindparam("built_at"), soft_bounces=0)
 )
+# A send is recorded unless the row is recorded sent already: a worker that sent on a lease
+# that lapsed meanwhile must not insert the papers a second time.
 _MARK_SENT = (
     update(deliveries)
-    .where(d.id == bindparam("delivery_id"))
+    .where(d.id == bindparam("delivery_id"), d.status != "sent")
     .values(status="sent", sent_at=bindparam("now"), message_id=bindparam("message_id"),
             paper_count=bindparam("paper_count"), error=None)
 )
@@ -64,7 +70,7 @@ _RECORD_SENT_PG = text("""
     WITH sent AS (
         UPDATE deliveries SET status = 'sent', sent_at = :now, message_id = :message_id,
                paper_count = :paper_count, error = NULL
-        WHERE id = :delivery_id
+        WHERE id = :delivery_id AND status <> 'sent'
         RETURNING id, subscriber_id
     )
     INSERT INTO delivery_papers (delivery_id, paper_id, subscriber_id, rank, reasons)
@@ -76,20 +82,30 @@ _RECORD_SENT_PG = text("""
 class Ledger:
     """A worker's writes about deliveries, on a connection of its own (see the module doc)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, lease: Lease | None = None) -> None:
         self.postgres = engine.dialect.name == "postgresql"
         options = {"isolation_level": "AUTOCOMMIT"} if self.postgres else {}
         # Under AUTOCOMMIT, ``begin()`` below begins nothing on the server: each statement commits itself.
         self.conn: Connection = engine.connect().execution_options(**options)
+        # A worker's task sends under a lease; a foreground run (`digest run`) holds none.
+        self.lease = lease
 
     def close(self) -> None:
         self.conn.close()
 
+    def holds(self, delivery_id: int) -> bool:
+        """May this delivery still be sent by us? Asked right before each send."""
+        return self.lease is None or self.lease.holds(delivery_id)
+
     def take(self, delivery_ids: Sequence[int], token: str | None) -> set[int]:
-        """claimed → sending, only for an active subscriber; a row left 'sending' by a dead
-        worker is taken over only by the task carrying its current batch token. The ids taken."""
+        """Rows of ours (see _MINE) → sending under TOKEN, only for an active subscriber; the
+        stamp renews the lease. A task whose lease lapsed takes nothing. The ids taken."""
+        ids = [i for i in delivery_ids if self.holds(i)]
+        if not ids:
+            return set()
         with self.conn.begin():
-            return set(self.conn.execute(_TAKE, {"ids": list(delivery_ids), "token": token}).scalars())
+            params = {"ids": ids, "token": token, "now": datetime.now(UTC)}
+            return set(self.conn.execute(_TAKE, params).scalars())
 
     def skip_inactive(self, delivery_ids: Sequence[int]) -> int:
         """Deliveries whose subscriber left (unsubscribed, paused, suppressed) since the claim."""
@@ -119,7 +135,8 @@ class Ledger:
                 papers = json.dumps([[m.paper_id, record] for m, record in zip(matches, records, strict=True)])
                 self.conn.execute(_RECORD_SENT_PG, {**marks, "papers": papers})
                 return
-            self.conn.execute(_MARK_SENT, marks)
+            if self.conn.execute(_MARK_SENT, marks).rowcount == 0:
+                return  # recorded by the worker that took it over
             if matches:
                 self.conn.execute(insert(delivery_papers), [
                     {"delivery_id": delivery_id, "paper_id": m.paper_id, "subscriber_id": subscriber_id,

@@ -13,7 +13,7 @@ from config.settings import Settings
 from service.storage.db import session_scope
 from service.ingest.poll import PollSummary, fetch_url, ingest_parsed, sync_sources
 from service.storage.models import Source
-from service.papers import SourceError
+from service.papers import ParseResult, SourceError
 from service.sources import hf_daily
 
 # A bound even for a server whose pages all differ; a server that ignores `p` is caught sooner,
@@ -66,6 +66,7 @@ def backfill_hf(
             result = hf_daily.parse(fetched.body, fetched.content_type)
             if hf_daily.is_last_page(result):
                 break
+            result = dated(result, day)
             with session_scope(settings) as session:
                 summary = ingest_parsed(session, result, source_kind=hf_daily.KIND, source_name=source_name,
                                         now=datetime.now(UTC))
@@ -73,6 +74,12 @@ def backfill_hf(
         _add(total, day_summary)
         on_day(day, day_summary)
     return total
+
+
+def dated(result: ParseResult, day: date) -> ParseResult:
+    """Items the page did not date themselves belong to DAY, the day the page was asked for."""
+    papers = [p if p.announced_on else p.model_copy(update={"announced_on": day}) for p in result.papers]
+    return result.model_copy(update={"papers": papers})
 
 
 def _add(into: PollSummary, summary: PollSummary) -> None:

@@ -6,14 +6,21 @@ abstract, authors, categories, dates, canonical links), Hugging Face owns the so
 field that is still empty, may overwrite only the fields it owns, and never erases a value.
 ``first_seen_at`` is set once on insert and never merged: a re-announcement (arXiv
 ``replace``) or a re-poll updates metadata without making an old paper new for digests.
+
+The paper's day, ``announced_on``, is the earliest day any source announced it: a later
+announcement (arXiv ``replace``, Hugging Face featuring an arXiv paper days later) never moves
+it. What the paper had on that day is kept apart from what it gains after (``day_changes``):
+its upvotes when the day ended, and when a code link first appeared after it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date, datetime
 from typing import Any
 
 from service.papers import PaperIn
+from service.sources.latex import readable
 
 ARXIV_KINDS = frozenset({"arxiv_rss", "arxiv_api"})
 HF_KINDS = frozenset({"hf_daily"})
@@ -26,7 +33,12 @@ SOCIAL = (
     "thumbnail", "ai_summary", "ai_keywords", "hf_url",
 )
 # Every PaperIn field stored on `papers`, in one place.
-STORED = ("uid", "arxiv_id", "arxiv_version", *BIBLIOGRAPHIC, *SOCIAL)
+STORED = ("uid", "arxiv_id", "arxiv_version", *BIBLIOGRAPHIC, *SOCIAL, "announced_on")
+# The row's own record of its day (not PaperIn fields): see day_changes.
+DAY_FIELDS = ("day_upvotes", "code_added_at")
+# Text that sources now store with its LaTeX made readable; rows stored before keep the raw
+# text until a source sends the same text cleaned (see merge_changes).
+CLEANED = frozenset({"title", "abstract", "ai_summary"})
 
 
 def owned_fields(source_kind: str) -> frozenset[str]:
@@ -41,11 +53,15 @@ def _empty(value: Any) -> bool:
     return value is None or value == "" or value == []
 
 
-def new_row(incoming: PaperIn, source_name: str) -> dict[str, Any]:
-    """Column values for a paper seen for the first time."""
+def new_row(incoming: PaperIn, source_name: str, today: date | None = None) -> dict[str, Any]:
+    """Column values for a paper seen for the first time. A source that gave no day (an undated
+    feed item) dates it TODAY, the day it was first seen: the best that is known."""
     row = {name: getattr(incoming, name) for name in STORED}
     row["upvotes"] = incoming.upvotes or 0
     row["source_names"] = [source_name]
+    row["announced_on"] = incoming.announced_on or today
+    # Whatever a paper has when first seen counts as its day's: a backfill is never news.
+    row["day_upvotes"] = row["upvotes"]
     return row
 
 
@@ -59,7 +75,10 @@ def merge_changes(
         value = getattr(incoming, name)
         if _empty(value):
             continue
-        if (name in owned or _empty(current.get(name))) and current.get(name) != value:
+        stored = current.get(name)
+        if stored == value:
+            continue
+        if name in owned or _empty(stored) or (name in CLEANED and readable(stored) == value):
             changes[name] = value
     # upvotes default to 0 on insert, so "empty" above does not cover them: HF's latest count wins.
     if source_kind in HF_KINDS and incoming.upvotes is not None and incoming.upvotes != current.get("upvotes"):
@@ -68,10 +87,28 @@ def merge_changes(
         changes["arxiv_version"] = incoming.arxiv_version
     if incoming.arxiv_id and not current.get("arxiv_id"):
         changes["arxiv_id"] = incoming.arxiv_id
+    day = current.get("announced_on")
+    if incoming.announced_on and (day is None or incoming.announced_on < day):
+        changes["announced_on"] = incoming.announced_on
     names = list(current.get("source_names") or [])
     if source_name not in names:
         changes["source_names"] = [*names, source_name]
     return changes
+
+
+def day_changes(current: Mapping[str, Any], changes: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """What CHANGES (from ``merge_changes``) mean for the row's record of its day, at NOW:
+    while the paper's day lasts (UTC) its day's upvotes follow its upvotes; once it is over they
+    stay, so a later rise is news. A code link where there was none, after the day, is dated."""
+    day = changes.get("announced_on", current.get("announced_on"))
+    on_its_day = day is None or now.date() <= day
+    out: dict[str, Any] = {}
+    if "upvotes" in changes and (on_its_day or current.get("day_upvotes") is None):
+        out["day_upvotes"] = changes["upvotes"]
+    had_code = not _empty(current.get("github_repo"))
+    if changes.get("github_repo") and not had_code and not on_its_day and current.get("code_added_at") is None:
+        out["code_added_at"] = now
+    return out
 
 
 def fold_duplicates(papers: list[PaperIn], source_kind: str) -> list[PaperIn]:

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, lazyload
 
-from service.ingest.merge import STORED, fold_duplicates, merge_changes, new_row
+from service.ingest.merge import DAY_FIELDS, STORED, day_changes, fold_duplicates, merge_changes, new_row
 from service.matching.vectors import is_current, term_counts
 from service.storage.models import Paper
 from service.papers import PaperIn
@@ -36,7 +36,7 @@ class UpsertCounts:
 
 
 def _as_mapping(paper: Paper) -> dict[str, object]:
-    return {name: getattr(paper, name) for name in (*STORED, "source_names")}
+    return {name: getattr(paper, name) for name in (*STORED, *DAY_FIELDS, "source_names")}
 
 
 def existing_by_uid(session: Session, uids: Sequence[str]) -> dict[str, Paper]:
@@ -66,16 +66,18 @@ def upsert_papers(
     for incoming in batch:
         paper = known.get(incoming.uid)
         if paper is None:
-            paper = Paper(**new_row(incoming, source_name), first_seen_at=now, updated_at=now)
+            paper = Paper(**new_row(incoming, source_name, now.date()), first_seen_at=now, updated_at=now)
             paper.term_counts = term_counts(paper.title, paper.abstract or "")
             session.add(paper)
             counts.new += 1
             created.append(paper)
             continue
-        changes = merge_changes(_as_mapping(paper), incoming, source_kind, source_name)
+        current = _as_mapping(paper)
+        changes = merge_changes(current, incoming, source_kind, source_name)
         if not changes:
             counts.unchanged += 1
             continue
+        changes.update(day_changes(current, changes, now))
         for name, value in changes.items():
             setattr(paper, name, value)
         if VECTORISED_FROM & changes.keys() or not is_current(paper.term_counts):

@@ -15,6 +15,7 @@ import ssl
 import threading
 from typing import TYPE_CHECKING, Literal
 
+from service.mail.breaker import Breaker, RelayPaused, outcome_of, relay_breaker
 from service.mail.message import message_id_of
 from service.mail.protocol import DeliveryError, SendResult
 
@@ -96,6 +97,7 @@ class SmtpBackend:
         password: str = "",
         timeout: float = 30.0,
         ssl_context: ssl.SSLContext | None = None,
+        breaker: Breaker | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -104,6 +106,8 @@ class SmtpBackend:
         self.password = password
         self.timeout = timeout
         self.ssl_context = ssl_context
+        # Shared by every worker (breaker.py): while it is open, send() refuses without connecting.
+        self.breaker = breaker
         self.connections_opened = 0  # for metrics and tests: reuse keeps this at 1
         self._conn: smtplib.SMTP | None = None
         self._pid = os.getpid()
@@ -119,6 +123,7 @@ class SmtpBackend:
             username=settings.smtp_username,
             password=settings.smtp_password,
             timeout=settings.smtp_timeout_seconds,
+            breaker=relay_breaker(settings),
         )
 
     # -- connection ----------------------------------------------------------------------
@@ -190,9 +195,27 @@ class SmtpBackend:
         return self._transact(self._conn, envelope_from, to, data)
 
     def send(self, envelope_from: str, to: str, message_bytes: bytes) -> SendResult:
+        """Deliver the bytes, or raise DeliveryError: RelayPaused when the breaker is open (this
+        message not attempted), or when this very failure left it open."""
         for address in (envelope_from, to):
             if not address or any(ch.isspace() or ord(ch) < 32 for ch in address):
                 raise DeliveryError(f"refusing envelope address {address!r}", permanent=True)
+        if self.breaker is None:
+            return self._send(envelope_from, to, message_bytes)
+        wait = self.breaker.admit()
+        if wait > 0:
+            raise RelayPaused(f"{self.host}:{self.port}", wait, self.breaker.state().reason)
+        try:
+            result = self._send(envelope_from, to, message_bytes)
+        except DeliveryError as error:
+            outcome = outcome_of(error)
+            if self.breaker.record(outcome, str(error)[:200]) and outcome != "ok":
+                raise RelayPaused(f"{self.host}:{self.port}", self.breaker.policy.first_pause, str(error)[:200]) from error
+            raise
+        self.breaker.record("ok")
+        return result
+
+    def _send(self, envelope_from: str, to: str, message_bytes: bytes) -> SendResult:
         with self._lock:
             if self._pid != os.getpid():
                 # A forked worker inherited the parent's socket: it is not ours to use or close.

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal, Protocol
 
-if TYPE_CHECKING:  # service.subscribers.preferences imports matching.text: avoid the import cycle
+if TYPE_CHECKING:  # service.subscribers.preferences imports matching.terms: avoid the import cycle
     from service.subscribers.preferences import Preferences
 
 Field = Literal["title", "abstract"]
+# The parts of a score, by name, as `papermail digest preview --format json` shows them
+# (service/matching/score.py says what each is).
+PARTS = ("keywords", "authors", "profile", "topics", "upvotes", "recency")
+SeedKind = Literal["liked", "seed"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,10 +29,48 @@ class IndexedPaper:
     upvotes: int
     first_seen_at: datetime  # timezone-aware
     sources: frozenset[str]
+    categories: tuple[str, ...] = ()
+    primary_category: str | None = None
+    # papers.term_counts as stored at ingest (service.matching.vectors); None: computed when needed
+    term_counts: Mapping[str, object] | None = field(default=None, compare=False, hash=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.first_seen_at.utcoffset() is None:
             raise ValueError(f"paper {self.id}: first_seen_at must be timezone-aware")
+
+
+@dataclass(frozen=True, slots=True)
+class ProfilePaper:
+    """A paper a reader voted on or seeded, wherever it is (often outside the window)."""
+
+    id: int
+    title: str
+    abstract: str = ""
+    term_counts: Mapping[str, object] | None = field(default=None, compare=False, hash=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """What a reader told papermail about papers: 👍, 👎 and "more like these" (paper ids)."""
+
+    liked: tuple[int, ...] = ()
+    disliked: tuple[int, ...] = ()
+    seeds: tuple[int, ...] = ()
+    # Liked and seed papers, the ones the profile moves towards (worked out once: batches read it)
+    positive: tuple[int, ...] = field(init=False, compare=False, repr=False)
+    # Papers the reader has judged or named: never offered to them again
+    known: frozenset[int] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "positive", tuple(dict.fromkeys(self.liked + self.seeds)))
+        object.__setattr__(self, "known", frozenset(self.liked + self.disliked + self.seeds))
+
+    @property
+    def empty(self) -> bool:
+        return not self.known
+
+
+NO_PROFILE = Profile()
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +80,14 @@ class MatchRequest:
     preferences: Preferences
     since: datetime  # papers first seen at or after this instant (timezone-aware)
     already_sent: frozenset[int] = field(default_factory=frozenset)
+    profile: Profile = NO_PROFILE
+    limit: int | None = None  # None: preferences.max_papers; 0: every candidate
+
+    @property
+    def wanted(self) -> int | None:
+        """How many matches to return; None for all of them."""
+        limit = self.preferences.max_papers if self.limit is None else self.limit
+        return limit or None
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +103,24 @@ class TermHit:
 
 
 @dataclass(frozen=True, slots=True)
+class TopicReason:
+    """A followed topic the paper is in, with the taxonomy's terms that put it there."""
+
+    slug: str
+    terms: tuple[str, ...] = ()  # as the taxonomy writes them, title first
+    category: str | None = None  # the arXiv category that counted, if one did
+
+
+@dataclass(frozen=True, slots=True)
+class Liked:
+    """The reader's liked or seed paper that contributes most to this paper's profile score."""
+
+    paper_id: int
+    title: str
+    kind: SeedKind
+
+
+@dataclass(frozen=True, slots=True)
 class Reasons:
     """Why a paper is in a digest: every one of these is shown to the reader."""
 
@@ -59,32 +128,39 @@ class Reasons:
     topics: tuple[str, ...] = ()  # sorted slugs
     authors: tuple[str, ...] = ()  # the paper's spelling, in the order the subscriber follows them
     trending: bool = False  # picked as a top trending paper (subscriber has no filters)
+    evidence: tuple[TopicReason, ...] = ()  # why the paper is in each of ``topics``, when known
+    like: Liked | None = None  # set when the profile is a visible part of the score
 
 
 class Explainer(Protocol):
     def explain(self, pos: int) -> Reasons: ...
 
+    def parts(self, pos: int) -> tuple[float, ...]: ...
+
 
 class Match:
-    """One paper picked for a subscriber: its id, its score (points), and why.
+    """One paper picked for a subscriber: its id, its score (points), why, and the score's parts.
 
     Read-only like the other records (``Match(paper_id, score, reasons)``; equal when all three
-    are). A match from :func:`~service.matching.match.match_many` works its ``reasons`` out on
-    first access and keeps them: planning reads only ids and scores, and the digest being
-    rendered reads the reasons of its own papers. Such a match keeps its index alive until then.
+    are). A match from :func:`~service.matching.match.match_many` works its ``reasons`` and
+    ``parts`` out on first access and keeps them: planning reads only ids and scores, and the
+    digest being rendered reads the reasons of its own papers. Such a match keeps its index
+    alive until then.
     """
 
-    __slots__ = ("_explainer", "_paper_id", "_pos", "_reasons", "_score")
+    __slots__ = ("_explainer", "_paper_id", "_parts", "_pos", "_reasons", "_score")
     _paper_id: int
     _score: float
     _reasons: Reasons | None  # None until a lazy match is asked
+    _parts: tuple[float, ...] | None  # in the order of score.PARTS
     _explainer: Explainer
     _pos: int
 
-    def __init__(self, paper_id: int, score: float, reasons: Reasons) -> None:
+    def __init__(self, paper_id: int, score: float, reasons: Reasons, parts: Mapping[str, float] | None = None) -> None:
         self._paper_id = paper_id
         self._score = score
         self._reasons = reasons
+        self._parts = tuple(parts.get(name, 0.0) for name in PARTS) if parts else ()
 
     @property
     def paper_id(self) -> int:
@@ -101,6 +177,15 @@ class Match:
             reasons = self._reasons = self._explainer.explain(self._pos)
         return reasons
 
+    @property
+    def parts(self) -> dict[str, float]:
+        """The score's named parts (``score.PARTS``); they add up to ``score`` (empty for a
+        match rebuilt from a record that kept none)."""
+        parts = self._parts
+        if parts is None:
+            parts = self._parts = self._explainer.parts(self._pos)
+        return dict(zip(PARTS, parts, strict=False))
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Match):
             return NotImplemented
@@ -112,5 +197,5 @@ class Match:
     def __repr__(self) -> str:
         return f"Match(paper_id={self._paper_id!r}, score={self._score!r}, reasons={self.reasons!r})"
 
-    def __reduce__(self) -> tuple[type[Match], tuple[int, float, Reasons]]:
-        return (Match, (self._paper_id, self._score, self.reasons))  # pickles without the index
+    def __reduce__(self) -> tuple[type[Match], tuple[int, float, Reasons, dict[str, float]]]:
+        return (Match, (self._paper_id, self._score, self.reasons, self.parts))  # pickles without the index

@@ -17,10 +17,14 @@ from service.rendering.renderer import (
     default_renderer,
 )
 from service.rendering.snippet import Highlighted, Span, highlight, snippet
+from service.sources.latex import has_tex, readable
 
 SHOWN_AUTHORS = 3
-SUBJECT_TERMS = 3
 SUMMARY_TERMS = 5
+# Words of abstract under a paper: a taste of it, with the matched terms in view. Fewer when
+# the AI summary already says what the paper is about.
+SNIPPET_WORDS = 45
+SNIPPET_WORDS_AFTER_SUMMARY = 25
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +55,9 @@ class DigestPaper:
     # The same reasons as lines naming their evidence ("'KV cache' in the abstract", see
     # service.matching.explain); when given, they are what the reader sees.
     why: Sequence[str] = ()
+    ai_summary: str | None = None  # the source's one-line summary (Hugging Face), shown first
+    # Why an older paper is news now: "now trending", "code released" (service/digests/window.py).
+    marks: Sequence[str] = ()
 
     @property
     def reason(self) -> str:
@@ -66,6 +73,8 @@ class DigestLinks:
     # Not rendered: the List-Unsubscribe mailto carries the token alone, so it travels with the URL.
     unsubscribe_token: str
     view_in_browser_url: str | None = None
+    archive_url: str | None = None  # the reader's past digests, BASE_URL/archive/<token>
+    feed_url: str | None = None  # their personal Atom feed, BASE_URL/feed/<token>
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +85,9 @@ class DigestContext:
     links: DigestLinks
     sender: Sender
     why: str = ""  # "You get this because…"; a default naming the recipient when empty
+    # One line on the day's sources when something is off ("arXiv announced nothing today
+    # (holiday)"), from service.ingest.day_status; None when all is well.
+    status: str | None = None
 
     @property
     def matched(self) -> list[tuple[str, int]]:
@@ -145,6 +157,22 @@ class PaperView:
     reason: str
     more_url: str | None = None
     less_url: str | None = None
+    summary: str | None = None  # the AI summary, plain text
+    marks: tuple[str, ...] = ()
+
+    @property
+    def heading(self) -> str:
+        """The title as the text part shows it, after its marks: "[now trending] Title"."""
+        return "".join(f"[{mark}] " for mark in self.marks) + self.title
+
+
+def plain(text: str, spans: Sequence[Span]) -> tuple[str, Sequence[Span]]:
+    """TEXT as readers see it: rows stored before ingest cleaned LaTeX are cleaned here (cached);
+    their spans indexed the raw text, so that field goes unhighlighted rather than misplaced."""
+    if not has_tex(text):
+        return text, spans
+    cleaned = readable(text)
+    return (text, spans) if cleaned == text else (cleaned, ())
 
 
 def paper_view(paper: DigestPaper) -> PaperView:
@@ -156,9 +184,13 @@ def paper_view(paper: DigestPaper) -> PaperView:
     authors = authors_line(paper.authors)
     upvotes = paper.upvotes or 0
     topics = list(paper.topics)
+    title, title_spans = plain(paper.title, paper.title_spans)
+    abstract, abstract_spans = plain(paper.abstract, paper.abstract_spans)
+    summary = readable(paper.ai_summary) if paper.ai_summary else None
+    words = SNIPPET_WORDS_AFTER_SUMMARY if summary else SNIPPET_WORDS
     return PaperView(
-        title=paper.title,
-        title_marked=highlight(paper.title, paper.title_spans),
+        title=title,
+        title_marked=highlight(title, title_spans),
         url=safe_url(paper.url),
         authors=authors,
         organization=paper.organization,
@@ -166,19 +198,32 @@ def paper_view(paper: DigestPaper) -> PaperView:
         upvotes=upvotes,
         topics=topics,
         tagline=" · ".join([f"▲ {upvotes}", *topics] if upvotes else topics),
-        snippet=snippet(paper.abstract, paper.abstract_spans),
+        snippet=snippet(abstract, abstract_spans, words),
         links=[(label, url) for label, url in links if url],
         reason=paper.reason,
         more_url=paper.more_url,
         less_url=paper.less_url,
+        summary=summary,
+        marks=tuple(paper.marks),
     )
+
+
+def cut_words(text: str, limit: int) -> str:
+    """TEXT in at most LIMIT characters: whole words, then "…" when any had to go (a single
+    word longer than the limit is the one thing cut inside: it has no boundary to cut at)."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    room = max(limit - 1, 0)  # one character for the ellipsis
+    space = text.rfind(" ", 0, room + 1)  # a word that ends exactly at the room still fits
+    kept = text[:space] if space > 0 else text[:room]
+    return kept.rstrip(" ,;:-–—·") + "…"
 
 
 def digest_template_vars(ctx: DigestContext) -> dict[str, Any]:
     """Template context of one digest (pure: the renderer only fills templates with it)."""
     matched = ctx.matched
     count = len(ctx.papers)
-    subject_terms = [term for term, _ in matched[:SUBJECT_TERMS]]
     papers = [paper_view(p) for p in ctx.papers]
     lead = papers[0].title if papers else ""
     more = f" + {count - 1} more" if count > 1 else ""
@@ -188,6 +233,8 @@ def digest_template_vars(ctx: DigestContext) -> dict[str, Any]:
     )
     links = [
         ("Preferences", ctx.links.preferences_url),
+        ("Past digests", ctx.links.archive_url or ""),
+        ("Your feed", ctx.links.feed_url or ""),
         ("Unsubscribe", ctx.links.unsubscribe_url),
         ("View in browser", ctx.links.view_in_browser_url or ""),
     ]
@@ -197,7 +244,8 @@ def digest_template_vars(ctx: DigestContext) -> dict[str, Any]:
         "long_date": f"{ctx.date:%A}, {ctx.date:%B} {ctx.date.day}, {ctx.date.year}",
         "date_label": date_label(ctx.date),
         "summary": summary_text(count, matched),
-        "subject_terms": subject_terms,
+        "status": ctx.status,
+        "subject_title": lead,  # fitted to the subject's length by render_digest
         "papers": papers,
         "preheader": f"{lead}{more}" if papers else "Nothing new matched your topics this time.",
         "view_in_browser_url": ctx.links.view_in_browser_url,
@@ -209,11 +257,8 @@ def digest_template_vars(ctx: DigestContext) -> dict[str, Any]:
 def render_digest(ctx: DigestContext, renderer: EmailRenderer | None = None) -> RenderedEmail:
     renderer = renderer or default_renderer()
     context = digest_template_vars(ctx)
-    # Drop subject terms until the subject fits, so it is cut between topics, not inside one.
-    while len(context["subject_terms"]) > 1 and _too_long(renderer, context):
-        context["subject_terms"] = context["subject_terms"][:-1]
+    # The subject names the best paper, and the count and date must fit beside it: the title
+    # gets what the rest leaves of the 78 characters, cut between words.
+    rest = len(renderer.subject("digest", {**context, "subject_title": "X"}, limit=1 << 16)) - 1
+    context["subject_title"] = cut_words(context["subject_title"], SUBJECT_LIMIT - rest)
     return renderer.render("digest", context)
-
-
-def _too_long(renderer: EmailRenderer, context: dict[str, Any]) -> bool:
-    return len(renderer.subject("digest", context, limit=1 << 16)) > SUBJECT_LIMIT

@@ -6,6 +6,10 @@ papers and most of their keywords, so they share titles and snippets too.
 Escape first, then highlight: every piece of the original text goes through ``escape`` on its
 own and only the ``<mark>`` tags we add are trusted, so ``&``, ``<`` and ``>`` in a paper can
 neither break the markup nor shift a highlight.
+
+Spans come from matching (a keyword's ``TermHit``) or from :func:`term_spans`, which finds any
+terms (a topic's evidence, a search) by the one rule of :mod:`service.matching.terms`: what is
+highlighted is exactly what matched.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from markupsafe import Markup, escape
+
+from service.matching.terms import TermSet, parse_term, tokenize
 
 Span = tuple[int, int]
 WORD = re.compile(r"\S+")
@@ -109,3 +115,18 @@ def _snippet(text: str, spans: tuple[Span, ...], words: int) -> Highlighted:
     start = 0 if lo == 0 else bounds[lo][0]
     end = len(text) if hi >= len(bounds) else bounds[hi - 1][1]
     return _highlight(text, spans, start, end)
+
+
+def term_spans(text: str, terms: Iterable[str]) -> tuple[Span, ...]:
+    """Character spans of every occurrence of any of ``terms`` in ``text``, in text order."""
+    return _term_spans(text, tuple(dict.fromkeys(terms)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _term_spans(text: str, terms: tuple[str, ...]) -> tuple[Span, ...]:
+    # Cached: the readers of a batch share papers, and a topic's evidence is the same for all.
+    parsed = [t for t in map(parse_term, terms) if t is not None]
+    if not parsed or not text:
+        return ()
+    toks = tokenize(text)
+    return tuple(sorted(toks.span(i, j) for runs in TermSet(parsed).find(toks).values() for i, j in runs))

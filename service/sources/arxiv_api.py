@@ -27,7 +27,8 @@ from service.sources.base import (
     is_http_url,
     parse_feed,
 )
-from service.sources.normalize import arxiv_abs_url, arxiv_pdf_url, clean_names, parse_arxiv_id, to_utc
+from service.sources.latex import readable
+from service.sources.normalize import arxiv_abs_url, arxiv_pdf_url, clean_names, day_of, parse_arxiv_id, to_utc
 
 KIND = "arxiv_api"
 API_URL = "https://export.arxiv.org/api/query"
@@ -73,7 +74,7 @@ def paper_from_entry(entry: Any) -> PaperIn:
     arxiv = parse_arxiv_id(entry.get("id")) if isinstance(entry.get("id"), str) else None
     if arxiv is None:
         raise ItemRejected("entry id is not an arXiv abs URL")
-    title = entry_title(entry)
+    title = readable(entry_title(entry))
     primary = entry.get("arxiv_primary_category")
     primary_term = primary.get("term") if isinstance(primary, dict) else None
     categories = entry_terms(entry)
@@ -84,7 +85,7 @@ def paper_from_entry(entry: Any) -> PaperIn:
         arxiv_id=arxiv.id,
         arxiv_version=arxiv.version,
         title=title,
-        abstract=clip(detail_text(entry, "summary"), MAX_ABSTRACT_CHARS),
+        abstract=clip(readable(detail_text(entry, "summary")), MAX_ABSTRACT_CHARS),
         authors=clean_names(list(entry_names(entry))),
         published_at=to_utc(entry.get("published_parsed") or entry.get("published")),
         updated_at=to_utc(entry_updated(entry)),
@@ -92,6 +93,8 @@ def paper_from_entry(entry: Any) -> PaperIn:
         primary_category=primary_term if isinstance(primary_term, str) and primary_term else None,
         abs_url=arxiv_abs_url(arxiv.id),
         pdf_url=_pdf_link(entry) or arxiv_pdf_url(arxiv.id),
+        # The API says when v1 was submitted, not when it was announced: the closest it has.
+        announced_on=day_of(entry.get("published"), entry.get("published_parsed")),
     )
 
 

@@ -8,6 +8,8 @@ items is a normal day without announcements (weekends, holidays), not an error.
 from __future__ import annotations
 
 import re
+from datetime import date
+from functools import partial
 from typing import Any
 
 from service.papers import PaperIn, ParseResult
@@ -25,7 +27,8 @@ from service.sources.base import (
     entry_updated,
     parse_feed,
 )
-from service.sources.normalize import arxiv_abs_url, arxiv_pdf_url, parse_arxiv_id, split_authors, to_utc
+from service.sources.latex import readable
+from service.sources.normalize import arxiv_abs_url, arxiv_pdf_url, day_of, parse_arxiv_id, split_authors, to_utc
 
 KIND = "arxiv_rss"
 FEED_URL = "https://rss.arxiv.org/rss/"
@@ -45,7 +48,10 @@ def feed_url(categories: list[str]) -> str:
 
 def parse(body: bytes, content_type: str | None = None) -> ParseResult:
     parsed, warning = parse_feed(body, content_type)
-    return collect(parsed.entries, paper_from_entry, entry_ident, warning=warning)
+    channel = parsed.get("feed") or {}
+    # The channel's pubDate is the announcement day; an item's own pubDate, when present, wins.
+    feed_day = day_of(channel.get("published"), channel.get("published_parsed"))
+    return collect(parsed.entries, partial(paper_from_entry, feed_day=feed_day), entry_ident, warning=warning)
 
 
 def split_description(text: str) -> tuple[str, str | None, str | None]:
@@ -56,9 +62,10 @@ def split_description(text: str) -> tuple[str, str | None, str | None]:
     return text[match.end() :].strip(), match.group("id"), match.group("type").lower()
 
 
-def paper_from_entry(entry: Any) -> PaperIn:
-    title = entry_title(entry)
+def paper_from_entry(entry: Any, feed_day: date | None = None) -> PaperIn:
+    title = readable(entry_title(entry))
     abstract, cited_id, prefix_type = split_description(detail_text(entry, "summary"))
+    abstract = readable(abstract)
     arxiv = None
     for candidate in (entry.get("id"), cited_id, entry.get("link")):
         arxiv = parse_arxiv_id(candidate) if isinstance(candidate, str) else None
@@ -94,6 +101,7 @@ def paper_from_entry(entry: Any) -> PaperIn:
         abs_url=arxiv_abs_url(arxiv.id),
         pdf_url=arxiv_pdf_url(arxiv.id),
         announce_type=announce_type,
+        announced_on=day_of(dict.get(entry, "published"), dict.get(entry, "published_parsed")) or feed_day,
     )
 
 

@@ -8,6 +8,7 @@ the same paper from the arXiv and Hugging Face sources.
 from __future__ import annotations
 
 import hashlib
+from datetime import date
 from typing import Any
 
 from service.papers import PaperIn, ParseResult
@@ -25,12 +26,14 @@ from service.sources.base import (
     is_http_url,
     parse_feed,
 )
+from service.sources.latex import readable
 from service.sources.normalize import (
     ArxivId,
     arxiv_abs_url,
     arxiv_pdf_url,
     clean_names,
     collapse_whitespace,
+    day_of,
     parse_arxiv_id,
     to_utc,
 )
@@ -45,8 +48,8 @@ def parse(body: bytes, content_type: str | None = None) -> ParseResult:
 
 
 def paper_from_entry(entry: Any) -> PaperIn:
-    title = entry_title(entry)
-    abstract = clip(_abstract(entry), MAX_ABSTRACT_CHARS)
+    title = readable(entry_title(entry))
+    abstract = clip(readable(_abstract(entry)), MAX_ABSTRACT_CHARS)
     guid = _clean(entry.get("id"))
     link = _clean(entry.get("link"))
     arxiv = next((found for found in map(_arxiv_in, (guid, link)) if found is not None), None)
@@ -71,7 +74,18 @@ def paper_from_entry(entry: Any) -> PaperIn:
         categories=entry_terms(entry),
         abs_url=abs_url,
         pdf_url=pdf_url,
+        announced_on=_published_day(entry),
     )
+
+
+def _published_day(entry: Any) -> date | None:
+    """The day the feed dated the item: published, else updated (``dict.get`` skips
+    feedparser's own fallbacks, so which one counted stays clear)."""
+    for key in ("published", "updated"):
+        day = day_of(dict.get(entry, key), dict.get(entry, f"{key}_parsed"))
+        if day is not None:
+            return day
+    return None
 
 
 def _clean(value: Any) -> str:

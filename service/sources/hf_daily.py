@@ -28,10 +28,12 @@ from service.sources.normalize import (
     arxiv_abs_url,
     arxiv_pdf_url,
     clean_names,
+    day_of,
     html_to_text,
     parse_arxiv_id,
     to_utc,
 )
+from service.sources.latex import readable
 
 KIND = "hf_daily"
 API_URL = "https://huggingface.co/api/daily_papers"
@@ -105,7 +107,7 @@ def paper_from_item(item: Any) -> PaperIn:
     raw_id = paper.get("id")
     if not isinstance(raw_id, str) or not raw_id.strip():
         raise ItemRejected("missing paper.id")
-    title = clip(html_to_text(_text(paper, "title") or _text(item, "title"), is_html=False), MAX_TITLE_CHARS)
+    title = clip(readable(html_to_text(_text(paper, "title") or _text(item, "title"), is_html=False)), MAX_TITLE_CHARS)
     if not title:
         raise ItemRejected("missing title")
     summary = _text(paper, "summary") or _text(item, "summary")
@@ -121,13 +123,13 @@ def paper_from_item(item: Any) -> PaperIn:
     else:
         raise ItemRejected("paper.id is neither an arXiv id nor a plain identifier")
 
-    ai_summary = html_to_text(_text(paper, "ai_summary"), is_html=False)
+    ai_summary = readable(html_to_text(_text(paper, "ai_summary"), is_html=False))
     return PaperIn(
         uid=uid,
         arxiv_id=arxiv_id,
         arxiv_version=arxiv.version if arxiv else None,
         title=title,
-        abstract=clip(html_to_text(summary, is_html=False), MAX_ABSTRACT_CHARS),
+        abstract=clip(readable(html_to_text(summary, is_html=False)), MAX_ABSTRACT_CHARS),
         authors=clean_names([a.get("name") for a in paper.get("authors") or [] if isinstance(a, dict)]),
         published_at=to_utc(_text(paper, "publishedAt") or _text(item, "publishedAt")),
         # HF's "daily" date: when the paper was featured (kept apart from the arXiv date).
@@ -144,7 +146,18 @@ def paper_from_item(item: Any) -> PaperIn:
         thumbnail=_url(item.get("thumbnail")),
         ai_summary=clip(ai_summary, MAX_ABSTRACT_CHARS) or None,
         ai_keywords=_keywords(paper.get("ai_keywords")),
+        announced_on=_daily_date(paper, item),
     )
+
+
+def _daily_date(paper: dict[str, Any], item: dict[str, Any]) -> date | None:
+    """The day of the daily list the paper is on (``submittedOnDailyAt``, midnight UTC of that
+    day); an item without one falls back to its arXiv date, never to when we read it."""
+    for value in (paper.get("submittedOnDailyAt"), paper.get("publishedAt"), item.get("publishedAt")):
+        day = day_of(value) if isinstance(value, str) else None
+        if day is not None:
+            return day
+    return None
 
 
 def _text(obj: dict[str, Any], key: str) -> str:

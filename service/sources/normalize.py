@@ -7,7 +7,7 @@ Everything here is deterministic and does no I/O.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
 from time import struct_time
@@ -152,6 +152,18 @@ def to_utc(value: str | datetime | struct_time | None) -> datetime | None:
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
+
+
+def day_of(raw: object, parsed: str | datetime | struct_time | None = None) -> date | None:
+    """The calendar day a source dated something: the day in the source's own UTC offset when
+    RAW is a date string that carries one ("Mon, 27 Apr 2026 00:00:00 -0400" is Apr 27, as
+    arXiv means it), else the UTC day of RAW or PARSED; None when neither is a date."""
+    if isinstance(raw, str) and raw.strip():
+        stated = _parse_date_string(raw.strip())
+        if stated is not None:
+            return stated.date()
+    moment = to_utc(parsed) if parsed is not None else None
+    return moment.date() if moment is not None else None
 
 
 def _parse_date_string(text: str) -> datetime | None:

@@ -4,11 +4,11 @@ papers' topics kept in step with it (re-classified when its version changes)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import delete, event, func, insert, or_, select
+from sqlalchemy import delete, event, exists, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -70,22 +70,56 @@ def topic_ids(session: Session) -> dict[str, int]:
     return {slug: id_ for slug, id_ in session.execute(select(Topic.slug, Topic.id))}
 
 
+def held_topic_ids(session: Session) -> dict[str, int]:
+    """{slug: id} of the topics as they stand, none of which can be deleted before this
+    transaction ends: on PostgreSQL each row is locked FOR KEY SHARE (which edits of a topic do
+    not wait for; a delete does, and a delete already under way is waited for and its topic left
+    out); on SQLite, whose writers take turns, the caller has written already, so no other
+    writer can come between this read and its commit."""
+    query = select(Topic.slug, Topic.id)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(key_share=True)
+    return {slug: id_ for slug, id_ in session.execute(query)}
+
+
 def set_paper_topics(
-    session: Session, papers: Sequence[Paper], taxonomy: Taxonomy, ids: dict[str, int], *, new: bool = False
-) -> None:
+    session: Session, papers: Sequence[Paper], taxonomy: Taxonomy, ids: Mapping[str, int] | None = None,
+    *, new: bool = False,
+) -> dict[str, int]:
     """Classify PAPERS and replace their paper_topics rows (one DELETE and one INSERT per batch;
-    NEW papers have no rows yet, so no DELETE)."""
+    NEW papers have no rows yet, so no DELETE). Returns the topic ids it used.
+
+    Topics are looked up (and held, see held_topic_ids) here, not taken from IDS: a topic
+    deleted since IDS was read would fail the insert's foreign key, and a slug of TAXONOMY that
+    no longer exists is left out (the version stamped on the papers is then an old one, so the
+    next sweep classifies them again). On PostgreSQL the topics are held before this
+    transaction touches paper_topics, the order a topic's delete takes them in too: the two
+    wait for each other instead of deadlocking."""
+    return _replace_topics(session, papers, taxonomy, None, new=new)
+
+
+def _replace_topics(session: Session, papers: Sequence[Paper], taxonomy: Taxonomy, held: dict[str, int] | None,
+                    *, new: bool) -> dict[str, int]:
+    """set_paper_topics, with HELD the topics this transaction holds already (a sweep's later
+    chunks: locking again could wait on a topic's delete that waits on this transaction)."""
     if not papers:
-        return
+        return held or {}
+    live = held
+    if live is None and session.get_bind().dialect.name == "postgresql":
+        live = held_topic_ids(session)
+    if not new:
+        session.execute(delete(PaperTopic).where(PaperTopic.paper_id.in_([p.id for p in papers])))
+    if live is None:
+        live = held_topic_ids(session)
     rows = []
     for paper in papers:
         for slug in classify(paper.title, paper.abstract, paper.categories, paper.primary_category, taxonomy):
-            rows.append({"paper_id": paper.id, "topic_id": ids[slug]})
+            if slug in live:
+                rows.append({"paper_id": paper.id, "topic_id": live[slug]})
         paper.taxonomy_version = taxonomy.version
-    if not new:
-        session.execute(delete(PaperTopic).where(PaperTopic.paper_id.in_([p.id for p in papers])))
     if rows:
         session.execute(insert(PaperTopic), rows)
+    return live
 
 
 # Per database, the taxonomy version this process last brought every paper up to. Papers are
@@ -95,22 +129,27 @@ _swept: dict[str, str] = {}
 
 
 def reclassify_stale(session: Session, taxonomy: Taxonomy, chunk: int = 500) -> int:
-    """Re-classify every paper classified under another taxonomy version; returns how many."""
+    """Re-classify every paper classified under another taxonomy version; returns how many.
+
+    Safe beside topic edits, ingests and other sweeps: papers another transaction holds are
+    skipped, not waited for (it classifies them itself, or the next sweep does), so two sweeps
+    never replace the same paper's topics at once and never wait on each other in a cycle."""
     database = str(session.get_bind().engine.url)
     if _swept.get(database) == taxonomy.version:
         return 0
-    ids = topic_ids(session)
     stale = or_(Paper.taxonomy_version.is_(None), Paper.taxonomy_version != taxonomy.version)
+    pending = select(Paper).where(stale).order_by(Paper.id).limit(chunk).with_for_update(skip_locked=True)
     done = 0
-    while True:
-        papers = session.scalars(select(Paper).where(stale).order_by(Paper.id).limit(chunk)).all()
-        if not papers:
-            # Only a committed sweep counts: a rolled-back one left the stale rows stale.
-            event.listen(session, "after_commit", lambda _s: _swept.__setitem__(database, taxonomy.version), once=True)
-            return done
-        set_paper_topics(session, papers, taxonomy, ids)
+    held: dict[str, int] | None = None
+    while papers := session.scalars(pending).all():
+        held = _replace_topics(session, papers, taxonomy, held, new=False)
         session.flush()
         done += len(papers)
+    if session.scalar(select(exists().where(stale))):
+        return done  # some were held by another transaction: not all are done
+    # Only a committed sweep counts: a rolled-back one left the stale rows stale.
+    event.listen(session, "after_commit", lambda _s: _swept.__setitem__(database, taxonomy.version), once=True)
+    return done
 
 
 def papers_per_topic(session: Session) -> dict[str, int]:

@@ -5,55 +5,56 @@ A ``Taxonomy`` is an ordered tuple of ``Topic`` rules, loaded from ``config/topi
 ``version``: store it next to each paper's topics and re-classify when it changes.
 
 The rule (also documented at the top of ``config/topics.toml``). Keywords decide; arXiv
-categories are a weak signal. A paper belongs to a topic when ANY of:
+categories are a weak signal. A paper belongs to a topic when none of the topic's *negative*
+terms (``exclude`` entries written ``"!term"``) occurs in its title or abstract, and ANY of:
 
 1. its primary category is one of the topic's ``strong_categories`` (cs.RO is robotics), or
-2. a ``keywords`` or ``title_keywords`` term matches its title, or
+2. a ``keywords`` or ``title_keywords`` term occurs in its title, or
 3. its abstract hit count reaches ``min_abstract_hits`` (default 2): one per occurrence of a
-   ``keywords`` term in the abstract, plus one when any of its categories is among the topic's
-   ``categories`` or ``strong_categories``.
+   ``keywords`` term in the abstract (terms overlapping on the same words count once), plus one
+   when any of its categories is among the topic's ``categories`` or ``strong_categories``.
 
-A category alone is therefore worth one point and never classifies a paper; cs.AI and cs.LG
-appear in no topic. A paper matching nothing gets ``[]`` (there is no fallback topic).
+Plain ``exclude`` entries mask: an occurrence of a term overlapping one of them never counts
+("hate speech" masks "speech", but "speech recognition" elsewhere still counts). A category
+alone is worth one point and never classifies a paper; cs.AI and cs.LG appear in no topic. A
+paper matching nothing gets ``[]`` (there is no fallback topic).
 
-Terms match case-insensitively and as whole words, also with a trailing ``s``/``es``; a space or
-hyphen inside a term matches any run of whitespace and hyphens, and a term of several words also
-matches them written as one ("multi-agent" = "multi agent" = "multiagent"). Occurrences inside
-an ``exclude`` phrase ("hate speech" for speech-audio) never count.
+What "a term occurs" means is :mod:`service.matching.terms`, the same rule subscriber keywords
+use: case-insensitive, whole words, plurals, and hyphen/space/no-space variants
+("pre-training" = "pre training" = "pretraining"). All terms of all topics go into one
+``TermSet`` built with the ``Taxonomy``, so a paper costs one pass over its title and one over
+its abstract, whatever the number of topics.
 
-Speed: every term of every topic goes into one Aho-Corasick automaton (pyahocorasick), built once
-when the ``Taxonomy`` is built, so a paper costs one C pass over its title and one over its
-abstract, whatever the number of topics and terms; boundaries, plurals and exclusions are then
-checked on the few candidate matches only.
+``classify_evidence`` also says *why*: the terms (as written in the taxonomy) and category that
+put the paper in each topic, which digests show as the reason ("Efficient inference:
+'quantization', 'INT8'").
 """
 
 from __future__ import annotations
 
 import hashlib
+import hashlib
 import json
 import re
 import tomllib
-from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import ahocorasick
+from service.matching.terms import Term, TermSet, Tokens, parse_term, tokenize
 
 DEFAULT_TAXONOMY_PATH = Path(__file__).resolve().parents[2] / "config" / "topics.toml"
 DEFAULT_MIN_ABSTRACT_HITS = 2
 # Part of every version hash: bump it when the matching rules change so stored topics are redone.
-MATCHER_VERSION = 1
+# 2: terms match as service.matching.terms says; "!term" exclusions keep a paper out.
+MATCHER_VERSION = 2
+NEGATIVE_PREFIX = "!"
 
 _SLUG_RE = re.compile(r"[a-z0-9][a-z0-9-]*")
 # cs.LG, math-ph, q-bio.GN, hep-th, stat.ML
 _CATEGORY_RE = re.compile(r"[a-z][a-z-]*(\.[A-Za-z][A-Za-z-]*)?")
-# Runs of these collapse to one space in terms and texts alike (hyphens, dashes, newlines).
-_SEPARATORS_RE = re.compile(r"[\s\-\u2010\u2011\u2013]+")
-_KEYWORD, _TITLE_KEYWORD, _EXCLUDE = 0, 1, 2
-_TITLE_ROLES = frozenset({_KEYWORD, _TITLE_KEYWORD, _EXCLUDE})
-_ABSTRACT_ROLES = frozenset({_KEYWORD, _EXCLUDE})
+_KEYWORD, _TITLE_KEYWORD, _MASK, _NEGATIVE = 0, 1, 2, 3
 _LIST_FIELDS = ("categories", "strong_categories", "keywords", "title_keywords", "exclude")
 _FIELDS = frozenset({"slug", "name", "description", "min_abstract_hits", *_LIST_FIELDS})
 
@@ -69,7 +70,8 @@ class Topic:
     strong_categories: tuple[str, ...] = ()  # decisive as the primary category
     keywords: tuple[str, ...] = ()  # decisive in the title, counted in the abstract
     title_keywords: tuple[str, ...] = ()  # decisive in the title, ignored in the abstract
-    exclude: tuple[str, ...] = ()  # occurrences inside these phrases never count
+    # "phrase": occurrences overlapping it never count; "!term": anywhere, keeps the paper out
+    exclude: tuple[str, ...] = ()
     min_abstract_hits: int = DEFAULT_MIN_ABSTRACT_HITS
 
     def __post_init__(self) -> None:
@@ -80,6 +82,11 @@ class Topic:
             object.__setattr__(self, name, tuple(value))
         _validate_topic(self)
 
+    @property
+    def negative(self) -> tuple[str, ...]:
+        """The ``exclude`` entries written ``"!term"``, without the ``!``."""
+        return tuple(e[1:].strip() for e in self.exclude if e.startswith(NEGATIVE_PREFIX))
+
     def as_row(self) -> dict[str, Any]:
         """Plain JSON-able dict (lists, not tuples): what ``Taxonomy.from_rows`` takes back."""
         row: dict[str, Any] = {"slug": self.slug, "name": self.name}
@@ -87,6 +94,21 @@ class Topic:
         row.update({name: list(getattr(self, name)) for name in _LIST_FIELDS})
         row["min_abstract_hits"] = self.min_abstract_hits
         return row
+
+
+@dataclass(frozen=True, slots=True)
+class TopicEvidence:
+    """Why a paper is in one topic: the topic's terms (as the taxonomy writes them) that it
+    contains, title first, and the arXiv category that counted, if one did."""
+
+    slug: str
+    title_terms: tuple[str, ...] = ()
+    abstract_terms: tuple[str, ...] = ()
+    category: str | None = None
+
+    @property
+    def terms(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(self.title_terms + self.abstract_terms))
 
 
 @dataclass(frozen=True)
@@ -100,18 +122,17 @@ class _Rule:
 
 @dataclass(frozen=True)
 class _Matcher:
-    """Every term of every topic in one Aho-Corasick automaton: one pass over a text finds all.
+    """Every term of every topic in one ``TermSet``; ``owners[n]`` says whose term number n is:
+    ``(topic index, role, the term as the taxonomy writes it)``."""
 
-    Keys are normalised term spellings; values are ``(key length, ((topic index, role), ...))``.
-    """
-
-    automaton: ahocorasick.Automaton
+    terms: TermSet
+    owners: tuple[tuple[tuple[int, int, str], ...], ...]
     rules: tuple[_Rule, ...]
 
 
 @dataclass(frozen=True)
 class Taxonomy:
-    """Ordered topics, their content hash ``version`` and their compiled matchers."""
+    """Ordered topics, their content hash ``version`` and their compiled matcher."""
 
     topics: tuple[Topic, ...]
     version: str = field(init=False)
@@ -173,91 +194,94 @@ def classify(
     taxonomy: Taxonomy,
 ) -> list[str]:
     """Slugs of the topics this paper belongs to, in taxonomy order (pure, deterministic)."""
+    return [e.slug for e in classify_evidence(title, abstract, categories, primary_category, taxonomy)]
+
+
+def classify_evidence(
+    title: str | Tokens,
+    abstract: str | Tokens,
+    categories: Sequence[str],
+    primary_category: str | None,
+    taxonomy: Taxonomy,
+) -> list[TopicEvidence]:
+    """The topics this paper belongs to, in taxonomy order, each with what put it there.
+
+    ``title`` and ``abstract`` may come already tokenised (the matcher's index has them).
+    """
     matcher = taxonomy._matcher
+    in_title = _hits(matcher, title if isinstance(title, Tokens) else tokenize(title), in_title=True)
+    in_abstract = _hits(matcher, abstract if isinstance(abstract, Tokens) else tokenize(abstract), in_title=False)
     paper_categories = set(categories)
     if primary_category:
         paper_categories.add(primary_category)
-    in_title = _count_hits(matcher, title, _TITLE_ROLES)
-    in_abstract = _count_hits(matcher, abstract, _ABSTRACT_ROLES)
-    slugs: list[str] = []
+    found: list[TopicEvidence] = []
     for index, (topic, rule) in enumerate(zip(taxonomy.topics, matcher.rules, strict=True)):
-        if primary_category in rule.strong_categories or in_title.get(index, 0) > 0:
-            slugs.append(topic.slug)
+        title_hits, title_veto = in_title.get(index, ((), False))
+        abstract_hits, abstract_veto = in_abstract.get(index, ((), False))
+        if title_veto or abstract_veto:
             continue
-        hits = in_abstract.get(index, 0) + (1 if paper_categories & rule.categories else 0)
-        if hits >= rule.min_abstract_hits:
-            slugs.append(topic.slug)
-    return slugs
+        abstract_terms = tuple(raw for raw, _ in abstract_hits)
+        title_terms = tuple(raw for raw, _ in title_hits)
+        weak = next((c for c in topic.categories + topic.strong_categories if c in paper_categories), None)
+        if primary_category in rule.strong_categories:
+            found.append(TopicEvidence(topic.slug, _distinct(title_terms), _distinct(abstract_terms), primary_category))
+        elif title_terms:
+            found.append(TopicEvidence(topic.slug, _distinct(title_terms), _distinct(abstract_terms)))
+        elif len(abstract_terms) + (weak is not None) >= rule.min_abstract_hits:
+            found.append(TopicEvidence(topic.slug, (), _distinct(abstract_terms), weak))
+    return found
 
 
-def _count_hits(matcher: _Matcher, text: str, roles: frozenset[int]) -> dict[int, int]:
-    """Per topic index, how many of its terms occur in ``text`` (exclusions masking them).
+def _distinct(terms: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(terms))
 
-    Per topic this scans like a regex ``finditer`` would: left to right, non-overlapping, at
-    one position an exclusion before a keyword and a longer match before a shorter one.
+
+def _hits(matcher: _Matcher, toks: Tokens, *, in_title: bool) -> dict[int, tuple[tuple[tuple[str, int], ...], bool]]:
+    """Per topic index: (the counted occurrences as (term, role), in text order; whether a
+    negative term occurs). ``title_keywords`` count in titles only.
+
+    Per topic, occurrences overlapping a masking exclusion are dropped, and of the rest those
+    overlapping an earlier or longer one count once (left to right, longest first).
     """
-    if not text or not len(matcher.automaton):
+    if not toks.words:
         return {}
-    normal = _normalise(text)
-    candidates: dict[int, list[tuple[int, bool, int, int]]] = defaultdict(list)
-    for last, (length, entries) in matcher.automaton.iter(normal):
-        start = last - length + 1
-        if start > 0 and _is_word(normal[start - 1]):
+    runs: dict[int, list[tuple[int, int, int, str]]] = {}  # topic → (first, -last, role, term)
+    vetoed: set[int] = set()
+    for n, spots in matcher.terms.find(toks).items():
+        for topic_index, role, raw in matcher.owners[n]:
+            if role == _NEGATIVE:
+                vetoed.add(topic_index)
+            elif in_title or role != _TITLE_KEYWORD:
+                runs.setdefault(topic_index, []).extend((i, -j, role, raw) for i, j in spots)
+    result: dict[int, tuple[tuple[tuple[str, int], ...], bool]] = {t: ((), True) for t in vetoed}
+    for topic_index, occurrences in runs.items():
+        if topic_index in vetoed:
             continue
-        end = _word_end(normal, last + 1)
-        if end is None:
-            continue
-        for topic_index, role in entries:
-            if role in roles:
-                candidates[topic_index].append((start, role != _EXCLUDE, start - end, end))
-    counts: dict[int, int] = {}
-    for topic_index, found in candidates.items():
-        found.sort()
-        cursor = count = 0
-        for start, counts_as_hit, _, end in found:
-            if start >= cursor:
-                cursor = end
-                count += counts_as_hit
-        counts[topic_index] = count
-    return counts
-
-
-def _word_end(text: str, end: int) -> int | None:
-    """Where a match ending at ``end`` stops, allowing a plural s/es; None if mid-word."""
-    for suffix in ("es", "s", ""):
-        if text.startswith(suffix, end):
-            stop = end + len(suffix)
-            if stop == len(text) or not _is_word(text[stop]):
-                return stop
-    return None
-
-
-def _is_word(char: str) -> bool:
-    return char.isalnum() or char == "_"
-
-
-def _normalise(text: str) -> str:
-    # Terms and texts get the same treatment, so "Multi-\nAgent" meets the term "multi agent".
-    return _SEPARATORS_RE.sub(" ", text.lower())
+        masks = [(i, -j) for i, j, role, _ in occurrences if role == _MASK]
+        counted: list[tuple[str, int]] = []
+        cursor = 0
+        for i, neg_last, role, raw in sorted(occurrences):
+            last = -neg_last
+            if role == _MASK or i < cursor or any(i <= m_last and m_first <= last for m_first, m_last in masks):
+                continue
+            counted.append((raw, role))
+            cursor = last + 1
+        result[topic_index] = (tuple(counted), False)
+    return result
 
 
 def _compile(topics: Sequence[Topic]) -> _Matcher:
-    entries: dict[str, set[tuple[int, int]]] = defaultdict(set)
+    owners: dict[Term, list[tuple[int, int, str]]] = {}
     for index, topic in enumerate(topics):
-        for role, terms in (
-            (_KEYWORD, topic.keywords),
-            (_TITLE_KEYWORD, topic.title_keywords),
-            (_EXCLUDE, topic.exclude),
-        ):
-            for term in terms:
-                parts = _normalise(term).split()
-                # "multi-agent" also as "multiagent"; "re-ranking" also as "reranking".
-                for spelling in {" ".join(parts), "".join(parts)}:
-                    entries[spelling].add((index, role))
-    automaton = ahocorasick.Automaton()
-    for spelling, owners in sorted(entries.items()):
-        automaton.add_word(spelling, (len(spelling), tuple(sorted(owners))))
-    automaton.make_automaton()
+        roles = [(_KEYWORD, t) for t in topic.keywords] + [(_TITLE_KEYWORD, t) for t in topic.title_keywords]
+        for entry in topic.exclude:
+            negative = entry.startswith(NEGATIVE_PREFIX)
+            roles.append((_NEGATIVE, entry[1:]) if negative else (_MASK, entry))
+        for role, raw in roles:
+            term = parse_term(raw)
+            if term is not None:  # validation refused terms without letters or digits
+                owners.setdefault(term, []).append((index, role, raw.strip()))
+    terms = TermSet(owners)
     rules = tuple(
         _Rule(
             # A strong category listed as a secondary category is still a weak signal.
@@ -267,7 +291,7 @@ def _compile(topics: Sequence[Topic]) -> _Matcher:
         )
         for t in topics
     )
-    return _Matcher(automaton=automaton, rules=rules)
+    return _Matcher(terms, tuple(tuple(owners[t]) for t in terms.terms), rules)
 
 
 def _version_of(topics: Sequence[Topic]) -> str:
@@ -313,7 +337,7 @@ def _validate_topic(topic: Topic) -> None:
             if name.endswith("categories"):
                 if not _CATEGORY_RE.fullmatch(value):
                     raise ValueError(f"{label}: {value!r} in {name} is not an arXiv category")
-            elif not re.search(r"\w", value):
+            elif parse_term(value.removeprefix(NEGATIVE_PREFIX) if name == "exclude" else value) is None:
                 raise ValueError(f"{label}: {name} term {value!r} has no letters or digits")
     if not (topic.keywords or topic.title_keywords or topic.strong_categories):
         raise ValueError(f"{label}: no keywords, title_keywords or strong_categories to match on")

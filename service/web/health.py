@@ -1,4 +1,5 @@
-"""/healthz (database + broker, 503 when either is down) and /metrics (Prometheus)."""
+"""/healthz (database + broker, 503 when either is down; the relay's circuit breaker and the
+sources as detail) and /metrics (Prometheus)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 
 from config.settings import Settings
+from service.mail.breaker import relay_status
 from service.storage import db
 
 REQUESTS = Counter("papermail_http_requests_total", "HTTP requests", ["method", "route", "status"])
@@ -89,6 +91,12 @@ def install(app: FastAPI) -> None:
         if checks["database"]["ok"]:
             # Detail only: a broken feed is an admin's concern, not a reason to pull the web out.
             body["sources"] = await run_in_threadpool(sources_health, settings)
+        if settings.mail_backend == "smtp":
+            # The relay's circuit breaker, as the workers share it: open means sending is paused.
+            # Detail too (the web serves on), but the status says so.
+            body["relay"] = await run_in_threadpool(relay_status, settings)
+            if healthy and body["relay"]["state"] in ("open", "probing"):
+                body["status"] = "degraded"
         return JSONResponse(body, status_code=200 if healthy else 503)
 
     @app.get("/metrics", tags=["operations"])

@@ -15,7 +15,7 @@ import pytest
 
 from config.settings import Settings
 from service.storage import migrate
-from service.demo.cast import sample_papers_path
+from service.demo.run import sample_papers_for
 from service.ingest.poll import ingest_document
 from tests.conftest import REPO_ROOT, make_settings
 from tests.support.browser import CheckedPage
@@ -39,7 +39,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Sett
     url = f"http://127.0.0.1:{port}"
     settings = make_settings(tmp / "var", mail_backend="outbox", base_url=url)
     migrate.upgrade(settings)
-    ingest_document(settings, sample_papers_path().read_bytes(), source_name="demo", fmt="hf", now=datetime.now(UTC))
+    # dated so that their last day is today: digests and previews carry only the reader's days
+    ingest_document(settings, sample_papers_for(datetime.now(UTC).date()), source_name="demo", fmt="hf",
+                    now=datetime.now(UTC))
     with celery_worker(settings, REPO_ROOT, tmp / "worker.log", concurrency=1), papermail_process(
         ["web", "--host", "127.0.0.1", "--port", str(port)], settings, REPO_ROOT, tmp / "web.log"
     ) as web:

@@ -25,7 +25,7 @@ from service.catalog.browse import Browse, View, browse
 from service.catalog.similar import Corpus, load_corpus
 from service.storage.db import session_scope
 from service.digests.compose import digest_paper
-from service.digests.window import already_sent, build_index
+from service.digests.window import already_sent, build_index, day_start, not_news_among
 from service.matching.index import PaperIndex
 from service.matching.match import match_many
 from service.matching.records import Match, MatchRequest, Reasons, TermHit
@@ -176,13 +176,16 @@ def matched_papers(
     """What PREFS pick from the window for SUBSCRIBER (papers they already got left out)."""
     with session_scope(settings) as session:
         sent = already_sent(session, [subscriber.id], window.papers).get(subscriber.id, frozenset())
-    [matches] = match_many([MatchRequest(prefs, since, sent)], window.index)
+    # later news (service/digests/window.py) counts only where it is news to this reader
+    left_out = sent | not_news_among(window.papers, since.date(), prefs.min_upvotes)
+    [matches] = match_many([MatchRequest(prefs, since, left_out)], window.index)
     return [paper_view(digest_paper(window.papers[m.paper_id], m, window.topic_names)) for m in matches]
 
 
 def preview_since(window: Window, prefs: Preferences) -> datetime:
-    """ "What you would have got today": a day of papers, a week for weekly readers."""
-    return window.built_at - timedelta(days=7 if prefs.frequency == "weekly" else 1)
+    """ "What you would have got today": a day of papers, a week for weekly readers (from the
+    start of the day that reaches back to: windows are over the papers' days)."""
+    return day_start((window.built_at - timedelta(days=7 if prefs.frequency == "weekly" else 1)).date())
 
 
 def stored_match(paper_id: int, rank: int, record: dict[str, Any]) -> Match:

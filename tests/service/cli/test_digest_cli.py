@@ -17,8 +17,15 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def with_fixture_papers(settings: Settings, shared_fixtures: Path) -> Settings:
-    feed = shared_fixtures / "feeds" / "hf_daily_papers_2026-06-12.json"
+def with_fixture_papers(settings: Settings, shared_fixtures: Path, tmp_path: Path) -> Settings:
+    """The recorded HF day as if it were today's list: a digest carries only the reader's days
+    (as it is, June 12's file would be old news, never sent)."""
+    items = json.loads((shared_fixtures / "feeds" / "hf_daily_papers_2026-06-12.json").read_bytes())
+    today = f"{datetime.now(UTC).date().isoformat()}T00:00:00.000Z"
+    for item in items:
+        item["paper"]["submittedOnDailyAt"] = today
+    feed = tmp_path / "hf_daily_today.json"
+    feed.write_text(json.dumps(items))
     assert run_cli(settings, "ingest", "hf-daily", "--file", str(feed)).returncode == 0
     return settings
 

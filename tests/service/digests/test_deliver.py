@@ -16,7 +16,7 @@ from service.mail.toolkit import DeliveryTools
 from service.digests.run import plan, run_foreground
 from service.ingest.poll import ingest_document
 from service.mail import DeliveryError, fail_recipient, memory_outbox
-from service.storage.models import Delivery, DeliveryPaper, Subscriber
+from service.storage.models import Delivery, DeliveryPaper, Subscriber, Vote
 from service.subscribers.preferences import Preferences
 from service.subscribers.store import create_subscriber
 from tests.service.ingest.documents import hf_item, hf_json
@@ -68,9 +68,10 @@ def test_each_due_subscriber_gets_one_digest_with_their_papers(world: Settings) 
     assert len(alice) == 1
     text = alice[0].message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "Two-bit quantization" in text and "Humanoid" not in text
-    assert sent_to("bob@example.org")[0].startswith("1 new paper")
+    assert sent_to("bob@example.org")[0] == "1 paper for you: Humanoid robot hands that learn from video — Nov 27"
     dave = memory_outbox()[[m.to for m in memory_outbox()].index("dave@example.org")].message
-    assert dave["Subject"] == "3 trending papers — Nov 27"
+    # the best paper named, with the count and the day
+    assert dave["Subject"] == "agents and 2 more papers for you — Nov 27"  # the markup went at ingest
     assert dave["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
 
@@ -85,8 +86,8 @@ def test_running_twice_sends_nothing_new(world: Settings) -> None:
 def test_a_paper_sent_once_is_not_sent_again(world: Settings) -> None:
     add(world, "dave@example.org")
     run(world)
-    ingest_document(world, hf_json(hf_item("2611.70004", "Fresh reasoning paper", 5)), source_name="hf-daily",
-                    now=FRIDAY_0800 + timedelta(hours=2))
+    ingest_document(world, hf_json(hf_item("2611.70004", "Fresh reasoning paper", 5, day="2026-11-27")),
+                    source_name="hf-daily", now=FRIDAY_0800 + timedelta(hours=2))
     run(world, FRIDAY_0800 + timedelta(days=1))
     second = memory_outbox()[1].message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "Fresh reasoning paper" in second
@@ -94,6 +95,24 @@ def test_a_paper_sent_once_is_not_sent_again(world: Settings) -> None:
     with session_scope(world) as session:
         sent_pairs = session.execute(select(DeliveryPaper.paper_id)).scalars().all()
         assert len(sent_pairs) == len(set(sent_pairs)) == 4
+
+
+def test_a_vote_changes_the_next_digest(world: Settings) -> None:
+    bob = add(world, "bob@example.org", keywords=["robot"])
+    run(world)
+    with session_scope(world) as session:  # 👍 on the paper bob got
+        [robot] = session.scalars(select(DeliveryPaper.paper_id).where(DeliveryPaper.subscriber_id == bob)).all()
+        session.add(Vote(subscriber_id=bob, paper_id=robot, value=1))
+    fresh = [hf_item(f"2611.7{n:04d}", f"Unrelated study {n}", 1, f"We survey topic number {n} in databases.",
+                     day="2026-11-27") for n in range(10, 16)]
+    twin = hf_item("2611.70020", "Dexterous hands from human video", 1,
+                   "A humanoid learns dexterous manipulation from human video.", day="2026-11-27")
+    ingest_document(world, hf_json(*fresh, twin), source_name="hf-daily", now=FRIDAY_0800 + timedelta(hours=2))
+    run(world, FRIDAY_0800 + timedelta(days=1))
+    second = [m for m in memory_outbox() if m.to == "bob@example.org"][1]
+    text = second.message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Dexterous hands from human video" in text  # no keyword: in on its likeness alone
+    assert "like 'Humanoid robot hands that learn from video', which you liked" in " ".join(text.split())
 
 
 def test_empty_digest_follows_the_preference(world: Settings) -> None:
@@ -184,8 +203,9 @@ def test_batch_query_count_is_constant_plus_two_per_digest(world: Settings, monk
         event.remove(engine, "before_cursor_execute", count)
     per_digest = 1 if engine.dialect.name == "postgresql" else 2
     assert four - two == 2 * per_digest
-    # deliveries with subscribers, window fingerprint, already sent, votes and seeds, topic names; take, windows
-    assert two - 2 * per_digest == 5 + 2
+    # deliveries with subscribers, window fingerprint, already sent, votes and seeds, topic names, the
+    # day's status (its papers' sources, the sources); take, windows
+    assert two - 2 * per_digest == 7 + 2
     assert six - four == 2 * per_digest + 2  # two more digests, and a second group's take and windows
     assert first - per_digest > two - 2 * per_digest  # the first batch also loaded and indexed the papers
     with session_scope(world) as session:

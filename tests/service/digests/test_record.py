@@ -6,12 +6,13 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from config.settings import Settings
 from service.storage.db import get_engine, session_scope
 from service.digests.compose import reasons_record
-from service.digests.plan import claim_due, mark_enqueued
+from service.digests.lease import Lease
+from service.digests.plan import claim_due, mark_enqueued, retry_at
 from service.digests.record import Ledger
 from service.ingest.poll import ingest_document
 from service.matching.records import Match, Reasons, TermHit
@@ -118,3 +119,49 @@ def test_skip_empty_and_advance_windows(db_settings: Settings, ledger: Ledger) -
     with session_scope(db_settings) as session:
         ben = session.get(Subscriber, ben.id)  # type: ignore[assignment]
         assert (ben.last_digest_at, ben.soft_bounces) == (FRIDAY_0800, 0)
+
+
+def test_a_claimed_row_stamped_for_a_newer_batch_is_not_taken_by_the_older(db_settings: Settings, ledger: Ledger) -> None:
+    delivery_id = claimed(db_settings, "ann@example.org")["ann@example.org"]
+    with session_scope(db_settings) as session:
+        mark_enqueued(session, [delivery_id], FRIDAY_0800, "token-2")  # the sweep re-enqueued it
+    assert ledger.take([delivery_id], "token-1") == set()  # the late original does nothing
+    assert ledger.take([delivery_id], "token-2") == {delivery_id}
+
+
+def test_a_row_due_for_a_retry_is_taken_by_any_batch(db_settings: Settings, ledger: Ledger) -> None:
+    delivery_id = claimed(db_settings, "ann@example.org")["ann@example.org"]
+    with session_scope(db_settings) as session:
+        session.execute(update(Delivery).values(**retry_at(FRIDAY_0800)))
+    assert ledger.take([delivery_id], "foreground-retry") == {delivery_id}
+    with session_scope(db_settings) as session:
+        assert session.get(Delivery, delivery_id).batch_token == "foreground-retry"  # type: ignore[union-attr]
+
+
+def test_under_a_lease_only_held_rows_are_taken(db_settings: Settings) -> None:
+    ids = claimed(db_settings, "ann@example.org", "ben@example.org")
+    engine = get_engine(db_settings)
+    lease = Lease.take(engine, [ids["ann@example.org"]], "token-1", 60)
+    leased = Ledger(engine, lease)
+    try:
+        assert leased.holds(ids["ann@example.org"]) and not leased.holds(ids["ben@example.org"])
+        assert leased.take(list(ids.values()), "token-1") == {ids["ann@example.org"]}
+    finally:
+        leased.close()
+
+
+def test_a_send_recorded_twice_is_recorded_once(db_settings: Settings, ledger: Ledger) -> None:
+    """A worker that sent on a lease that lapsed meanwhile, after the one that took over."""
+    ingest_document(db_settings, hf_json(hf_item("2611.70001", "Two-bit quantization", 40)), source_name="hf-daily",
+                    now=THURSDAY)
+    delivery_id = claimed(db_settings, "ann@example.org")["ann@example.org"]
+    with session_scope(db_settings) as session:
+        paper_id = session.scalars(select(Paper.id)).one()
+        subscriber_id = session.scalars(select(Subscriber.id)).one()
+    matches = [Match(paper_id, 1.0, Reasons(trending=True))]
+    ledger.take([delivery_id], "token-1")
+    ledger.sent(delivery_id, subscriber_id, matches, "<new@papermail.example>", FRIDAY_0800)
+    ledger.sent(delivery_id, subscriber_id, matches, "<old@papermail.example>", FRIDAY_0800)
+    with session_scope(db_settings) as session:
+        assert session.get(Delivery, delivery_id).message_id == "<new@papermail.example>"  # type: ignore[union-attr]
+        assert len(session.scalars(select(DeliveryPaper)).all()) == 1

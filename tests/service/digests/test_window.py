@@ -1,10 +1,10 @@
 """What matching reads from the database for a batch, on SQLite and PostgreSQL: the window's
-papers, the index reused between batches while they stay the same, each subscriber's window
-start and the papers they were already sent."""
+papers (by the day their source announced them), the index reused between batches while they
+stay the same, each subscriber's window and the papers they were already sent."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -48,23 +48,35 @@ def paper_id(settings: Settings, title: str) -> int:
 
 @pytest.fixture
 def world(db_settings: Settings) -> Settings:
-    ingest(db_settings, MONDAY, hf_item("2611.70001", "Monday's paper on agents", 5))
-    ingest(db_settings, THURSDAY, hf_item("2611.70002", "Thursday's paper on quantization", 40),
-           hf_item("2611.70003", "Thursday's paper on robots", 12))
+    ingest(db_settings, MONDAY, hf_item("2611.70001", "Monday's paper on agents", 5, day="2026-11-23"))
+    ingest(db_settings, THURSDAY, hf_item("2611.70002", "Thursday's paper on quantization", 40, day="2026-11-26"),
+           hf_item("2611.70003", "Thursday's paper on robots", 12, day="2026-11-26"))
     return db_settings
 
 
-def test_window_papers_are_those_first_seen_since_in_id_order(world: Settings) -> None:
+def test_window_papers_are_those_announced_since_the_day_in_id_order(world: Settings) -> None:
     with session_scope(world) as session:
-        titles = [p.title for p in window_papers(session, THURSDAY - timedelta(hours=1))]
-        every = [p.title for p in window_papers(session, MONDAY)]
+        titles = [p.title for p in window_papers(session, date(2026, 11, 26))]
+        every = [p.title for p in window_papers(session, date(2026, 11, 23))]
+        later = window_papers(session, date(2026, 11, 27))
     assert titles == ["Thursday's paper on quantization", "Thursday's paper on robots"]
     assert every == ["Monday's paper on agents", *titles]
+    assert later == []
+
+
+def test_the_window_is_over_the_announced_day_not_the_ingestion_time(db_settings: Settings) -> None:
+    # Thursday's list read on Friday afternoon (a late poll, a backfill) belongs to Thursday.
+    ingest(db_settings, FRIDAY + timedelta(hours=8), hf_item("2611.70009", "Read late", 3, day="2026-11-26"))
+    with session_scope(db_settings) as session:
+        assert [p.title for p in window_papers(session, date(2026, 11, 26))] == ["Read late"]
+        assert window_papers(session, date(2026, 11, 27)) == []
+        [row] = window_papers(session, date(2026, 11, 26))
+        assert row.first_seen_at == FRIDAY + timedelta(hours=8) and row.announced_on == date(2026, 11, 26)
 
 
 def test_indexed_papers_carry_what_the_matcher_reads(world: Settings) -> None:
     with session_scope(world) as session:
-        rows = window_papers(session, MONDAY)
+        rows = window_papers(session, date(2026, 11, 23))
         papers = indexed(rows)
         topics = [frozenset(t.slug for t in row.topics) for row in rows]
     assert [p.id for p in papers] == [row.id for row in rows]
@@ -74,7 +86,7 @@ def test_indexed_papers_carry_what_the_matcher_reads(world: Settings) -> None:
     assert first.authors == ("Ada Lovelace", "Alan Turing")
     assert first.upvotes == 40
     assert first.sources == frozenset({"hf-daily"})
-    assert first.first_seen_at == THURSDAY
+    assert first.first_seen_at == datetime(2026, 11, 26, tzinfo=UTC)  # the start of its day, not ingestion
     assert [p.topics for p in papers] == topics
     assert first.topics  # the classifier tagged a paper about quantizing language models
 
@@ -97,7 +109,7 @@ def test_a_new_paper_or_an_old_index_is_rebuilt(world: Settings) -> None:
     assert aged is not index and aged.now == FRIDAY + INDEX_REUSE * 2
     assert narrower is not aged and len(fewer) == 2
 
-    ingest(world, FRIDAY, hf_item("2611.70004", "Friday's paper on reasoning", 3))
+    ingest(world, FRIDAY, hf_item("2611.70004", "Friday's paper on reasoning", 3, day="2026-11-27"))
     with session_scope(world) as session:
         rebuilt, papers = batch_index(session, FRIDAY + INDEX_REUSE * 2, timedelta(days=2))
     assert rebuilt is not narrower
@@ -150,7 +162,8 @@ def test_match_requests_pair_preferences_windows_and_sent_papers() -> None:
     daily, weekly = reader("daily", THURSDAY), reader("weekly")
     daily.id, weekly.id = 1, 2
     requests = match_requests([daily, weekly], {1: frozenset({7, 9})}, FRIDAY, WEEK)
-    assert [r.since for r in requests] == [THURSDAY, FRIDAY - WEEK]
+    # from the start of the day the window starts on: the rest of that day's papers come too
+    assert [r.since for r in requests] == [datetime(2026, 11, 26, tzinfo=UTC), datetime(2026, 11, 20, tzinfo=UTC)]
     assert [r.already_sent for r in requests] == [frozenset({7, 9}), frozenset()]
     assert [r.preferences.frequency for r in requests] == ["daily", "weekly"]
     assert list(requests[0].preferences.keywords) == ["agents"]

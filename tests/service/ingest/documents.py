@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 
 
-def hf_item(arxiv_id: str, title: str, upvotes: int, summary: str = "We quantize large language models.") -> dict:
+def hf_item(arxiv_id: str, title: str, upvotes: int, summary: str = "We quantize large language models.",
+            day: str = "2026-11-26", **paper: object) -> dict:
+    """One item of an HF daily list for DAY (its ``submittedOnDailyAt``); PAPER overrides fields."""
     return {
         "paper": {
             "id": arxiv_id,
@@ -13,9 +15,10 @@ def hf_item(arxiv_id: str, title: str, upvotes: int, summary: str = "We quantize
             "summary": summary,
             "authors": [{"name": "Ada Lovelace"}, {"name": "Alan Turing"}],
             "publishedAt": "2026-11-25T00:00:00.000Z",
-            "submittedOnDailyAt": "2026-11-26T00:00:00.000Z",
+            "submittedOnDailyAt": f"{day}T00:00:00.000Z",
             "upvotes": upvotes,
             "githubRepo": "https://github.com/example/quant",
+            **paper,
         },
         "organization": {"name": "example", "fullname": "Example Lab"},
         "numComments": 3,

@@ -1,5 +1,5 @@
-"""``Match`` from the fast path: read-only, compares and pickles like a plain record, and
-works its reasons out once, on first access."""
+"""``Match`` from ``match_many``: read-only, compares and pickles like a plain record, and
+works its reasons and parts out once, on first access."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pickle
 import pytest
 
 from service.matching import Match, PaperIndex, Reasons, TermHit, match_many
-from service.matching.reference import reference_match
 from tests.service.matching.factories import NOW, paper, request
+from tests.service.matching.reference import reference_match
 
 PAPERS = [
     paper(1, "Agents that plan", "Tool use by agents.", topics=("agents",), authors=("Li Wei",), upvotes=9),
@@ -29,7 +29,7 @@ def lazy_matches() -> list[Match]:
 def test_reasons_are_worked_out_once_and_then_kept() -> None:
     got = lazy_matches()
     first = got[0]
-    assert first._reasons is None  # nothing computed before it is asked for
+    assert first._reasons is None and first._parts is None  # nothing computed before it is asked for
     assert got == reference_match(REQUEST, PAPERS, NOW)
     reasons = first.reasons
     assert reasons is first.reasons
@@ -46,6 +46,7 @@ def test_a_lazy_match_equals_hashes_and_pickles_like_an_eager_one() -> None:
     eager = [Match(m.paper_id, m.score, m.reasons) for m in got]
     assert got == eager and hash(got[0]) == hash(eager[0]) and len({*got, *eager}) == len(got)
     assert pickle.loads(pickle.dumps(got)) == eager
+    assert pickle.loads(pickle.dumps(got[0])).parts == got[0].parts
     assert repr(got[1]) == f"Match(paper_id=2, score={got[1].score!r}, reasons={got[1].reasons!r})"
     assert got[0] != got[1] and got[0] != (1, got[0].score, got[0].reasons)
 

@@ -31,26 +31,49 @@ def rendered(renderer: EmailRenderer) -> RenderedEmail:
     return render_digest(digest(5), renderer)
 
 
-def test_subject_is_personalised_and_dated(rendered: RenderedEmail) -> None:
-    assert rendered.subject == "5 new papers on quantization, agents, Efficient inference — Nov 27"
+def test_subject_names_the_best_paper_the_count_and_the_day(rendered: RenderedEmail) -> None:
+    # "Rotate, Then Round: Outlier-Free Post-Training Quantization for Large Language Models" is
+    # too long beside the rest: it is cut after a whole word, the count and date stay whole.
+    assert rendered.subject.endswith(" and 4 more papers for you — Nov 27")
+    assert rendered.subject.startswith("Rotate, Then Round: Outlier-Free")
+    assert len(rendered.subject) <= 78
+    title = rendered.subject.removesuffix(" and 4 more papers for you — Nov 27")
+    assert title.endswith("…") and paper(0).title.startswith(title[:-1])
+    assert paper(0).title[len(title) - 1] == " "  # cut where a word ended, never inside one
 
 
-def test_subject_drops_whole_terms_to_stay_within_78_characters(renderer: EmailRenderer) -> None:
-    terms = ("retrieval augmented generation", "mixture of experts", "speculative decoding")
-    text = " ".join(terms)
-    papers = [paper(i, abstract=text, terms=terms) for i in range(12)]
+def test_a_short_best_title_is_named_whole(renderer: EmailRenderer) -> None:
+    best = replace(paper(0), title="FlashAttention-4")
+    subject = render_digest(digest(papers=[best, *(paper(i) for i in range(1, 10))]), renderer).subject
+    assert subject == "FlashAttention-4 and 9 more papers for you — Nov 27"
+    one = render_digest(digest(papers=[best]), renderer).subject
+    assert one == "1 paper for you: FlashAttention-4 — Nov 27"
+
+
+@pytest.mark.parametrize("count", [1, 2, 12, 150])
+@pytest.mark.parametrize("title", [
+    "x" * 200,  # one word longer than the whole subject: the one case cut inside
+    "Scaling " * 30,
+    "A Very Long Title Whose Words Are Each Of A Different Length, Ending In Supercalifragilistic",
+])
+def test_subject_always_fits_and_keeps_count_and_date(renderer: EmailRenderer, count: int, title: str) -> None:
+    papers = [replace(paper(0), title=title), *(paper(i) for i in range(1, count))]
     subject = render_digest(digest(papers=papers), renderer).subject
-    assert subject == "12 new papers on retrieval augmented generation, mixture of experts — Nov 27"
-    assert len(subject) <= 78
+    assert len(subject) <= 78 and subject.endswith("— Nov 27")
+    assert (f"and {count - 1} more papers for you" if count > 1 else "1 paper for you:") in subject
+    lead = subject.split(" and ")[0] if count > 1 else subject.removeprefix("1 paper for you: ").split(" — ")[0]
+    words = " ".join(title.split()).split(" ")
+    kept = lead.removesuffix("…").split(" ")
+    if len(words[0]) < 70:  # whole words only
+        assert kept == words[: len(kept)]
 
 
-def test_subject_with_one_huge_hostile_term_is_one_clean_line(renderer: EmailRenderer) -> None:
-    term = "evil\r\nBcc: victim@example.org " + "x" * 100
-    one = replace(paper(0), matched_terms=[term], matched_topics=())
-    subject = render_digest(digest(papers=[one]), renderer).subject
-    assert len(subject) <= 78 and subject.endswith("…")
+def test_subject_with_a_hostile_title_is_one_clean_line(renderer: EmailRenderer) -> None:
+    title = "evil\r\nBcc: victim@example.org " + "x" * 100
+    subject = render_digest(digest(papers=[replace(paper(0), title=title)]), renderer).subject
+    assert len(subject) <= 78 and subject.endswith("— Nov 27")
     assert "\r" not in subject and "\n" not in subject
-    assert subject.startswith("1 new paper on evil Bcc:")
+    assert subject.startswith("1 paper for you: evil Bcc: victim@example.org…")
 
 
 def test_header_says_how_many_and_why(rendered: RenderedEmail) -> None:
@@ -101,7 +124,11 @@ def test_hostile_title_is_escaped_in_html_and_verbatim_in_text(renderer: EmailRe
     result = render_digest(digest(papers=[hostile]), renderer)
     assert "<script" not in result.html.lower() and "<img" not in result.html.lower()
     assert "<b>co" not in result.html
-    assert result.html.count(str(escape(title))) == 4  # title, organisation, topic chip, preheader
+    # title, organisation, topic chip, preheader, and the subject that names it (<title>, aria-label)
+    # unless the subject had to cut it short
+    named = 2 if title in result.subject else 0
+    assert result.html.count(str(escape(title))) == 4 + named
+    assert result.html.count(str(escape(result.subject))) == 2  # the subject, escaped, however cut
     assert title in " ".join(result.text.split())  # plain text shows it as it is: harmless there
 
 

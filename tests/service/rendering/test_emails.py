@@ -36,6 +36,7 @@ def welcome(renderer: EmailRenderer) -> RenderedEmail:
         unsubscribe_url="https://papermail.test/unsubscribe/U",
         sender=SENDER,
         topics=["Agents", "Efficient inference"],
+        keywords=["KV cache", "speculative decoding"],
         schedule="every morning at 8:00 (Europe/Paris)",
         renderer=renderer,
     )
@@ -54,8 +55,18 @@ def test_welcome_points_to_preferences_and_unsubscribe(welcome: RenderedEmail) -
     for part in (welcome.html, " ".join(welcome.text.split())):
         assert "https://papermail.test/preferences/P" in part
         assert "https://papermail.test/unsubscribe/U" in part
-        assert "You follow: Agents, Efficient inference." in part
+        assert ("You follow Agents and Efficient inference, and the keywords “KV cache”, “speculative decoding”."
+                in part)
         assert "every morning at 8:00 (Europe/Paris)" in part
+
+
+def test_confirm_names_what_was_asked_for(renderer: EmailRenderer) -> None:
+    email = render_confirm(recipient="bob@example.org", confirm_url=CONFIRM_URL, sender=SENDER,
+                           topics=["Agents"], keywords=["diffusion"], renderer=renderer)
+    for part in (email.html, " ".join(email.text.split())):
+        assert "You follow Agents, and the keyword “diffusion”." in part
+    bare = render_confirm(recipient="bob@example.org", confirm_url=CONFIRM_URL, sender=SENDER, renderer=renderer)
+    assert "You follow" not in bare.html and "You follow" not in bare.text
 
 
 @pytest.mark.parametrize("name", ["confirm", "welcome"])

@@ -6,7 +6,7 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service.rendering.snippet import highlight, merge_spans, snippet
+from service.rendering.snippet import highlight, merge_spans, snippet, term_spans
 
 
 def test_escape_first_then_highlight_keeps_spans_on_the_original_characters() -> None:
@@ -75,3 +75,11 @@ def test_highlighted_html_unescapes_back_to_the_text_with_marks_on_the_spans(
     assert re.sub(r"\s+", " ", html.unescape(re.sub(r"</?mark>", "", marked))) == re.sub(r"\s+", " ", text)
     expected = [re.sub(r"\s+", " ", text[s:e]) for s, e in merge_spans(spans, 0, len(text))]
     assert [html.unescape(m) for m in re.findall(r"<mark>(.*?)</mark>", marked, flags=re.DOTALL)] == expected
+
+
+def test_term_spans_highlight_exactly_what_the_term_rule_matches() -> None:
+    text = "Pre-training LLMs with a KV-cache: pretraining, not reagents."
+    spans = term_spans(text, ["pretraining", "LLM", "kv cache", "agent", "--"])
+    assert [text[a:b] for a, b in spans] == ["Pre-training", "LLMs", "KV-cache", "pretraining"]
+    assert str(highlight(text, spans).html).startswith("<mark>Pre-training</mark> <mark>LLMs</mark>")
+    assert term_spans(text, []) == () and term_spans("", ["x"]) == ()

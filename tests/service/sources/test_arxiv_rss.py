@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -57,7 +57,8 @@ def test_recorded_feed(shared_fixtures: Path) -> None:
     # The "arXiv:<id>v1 Announce Type: new Abstract:" prefix is gone, the abstract is intact.
     assert first.abstract.startswith("Although language models demonstrate remarkable proficiency")
     assert "Announce Type" not in first.abstract and "arXiv:" not in first.abstract
-    assert r"\textbf{adaptability}" in second.abstract  # LaTeX kept as written
+    assert "central: adaptability, the" in second.abstract and "\\textbf" not in second.abstract  # LaTeX made plain
+    assert {p.announced_on for p in result.papers} == {date(2026, 4, 27)}  # the items' pubDate, in its own offset
     assert second.categories == ["cs.AI", "cs.CV", "cs.MA"]
     assert first.published_at == datetime(2026, 4, 27, 4, 0, tzinfo=UTC)
     assert first.abs_url == "https://arxiv.org/abs/2604.21935"

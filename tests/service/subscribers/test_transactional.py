@@ -30,7 +30,8 @@ def tools(db_settings: Settings) -> DeliveryTools:
 
 
 def add(settings: Settings, email: str, *, confirmed: bool = True, **changes: object) -> int:
-    prefs = Preferences(topics=["agents"], frequency="weekly", send_hour=7, timezone="Europe/Paris")
+    prefs = Preferences(topics=["agents"], keywords=["tool use"], frequency="weekly", send_hour=7,
+                        timezone="Europe/Paris")
     with session_scope(settings) as session:
         subscriber = create_subscriber(session, email, prefs, confirmed=confirmed, now=NOW)
         for name, value in changes.items():
@@ -66,6 +67,7 @@ def test_a_pending_subscriber_gets_a_confirmation_without_list_headers(db_settin
     assert line == f"confirm for subscriber {sid}: sent {message['Message-ID']}"
     assert (message["To"], message["Subject"]) == ("ann@example.org", "Confirm your subscription to papermail")
     assert read_token(db_settings, "confirm", link_token(text_of(message), "confirm")).subscriber_id == sid
+    assert "You follow Agents & tool use, and the keyword “tool use”." in " ".join(text_of(message).split())
     for name in ("List-Unsubscribe", "List-Unsubscribe-Post", "List-Id"):
         assert name not in message
 
@@ -99,6 +101,8 @@ def test_the_welcome_carries_one_unsubscribe_token_in_the_link_and_the_mailto(db
     assert message["Subject"] == "Welcome to papermail"
     text = text_of(message)
     assert "every week at 07:00 (Europe/Paris)" in text
+    # topics by their names, never their slugs, and the keywords too
+    assert "You follow Agents & tool use, and the keyword “tool use”." in " ".join(text.split())
     header = message["List-Unsubscribe"]
     url_token = link_token(header, "unsubscribe")
     mailto = re.search(r"<mailto:unsubscribe@[^?]+\?subject=unsubscribe-([^>]+)>", header)

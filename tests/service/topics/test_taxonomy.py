@@ -9,7 +9,7 @@ from typing import Any
 import feedparser
 import pytest
 
-from service.topics.taxonomy import Taxonomy, Topic, classify, load_taxonomy
+from service.topics.taxonomy import Taxonomy, Topic, TopicEvidence, classify, classify_evidence, load_taxonomy
 
 EXPECTED_SLUGS = [
     "llm", "efficient-inference", "ml-systems", "agents", "reasoning", "multimodal",
@@ -220,6 +220,56 @@ def test_exclusions_mask_only_their_own_occurrences() -> None:
     assert in_tiny("Title", "hate speech in speech: spoken speech", **rule)
 
 
+def test_a_negative_term_keeps_a_paper_out_wherever_it_occurs() -> None:
+    rule = {"keywords": ["tokenizer", "LLM"], "exclude": ["!visual tokenizer"]}
+    assert in_tiny("Better Tokenizers for LLMs", **rule)
+    assert not in_tiny("Better Tokenizers for LLMs", "We train a visual tokenizer.", **rule)
+    assert not in_tiny("Holistic Visual Tokenizers", "A tokenizer inside the LLM; the tokenizer.", **rule)
+
+
+def test_a_vision_paper_with_a_visual_tokenizer_is_not_about_llms(taxonomy: Taxonomy) -> None:
+    # the HYDRA-X: "tokenizer" four times and "LLM" once, yet about vision
+    title = "HYDRA-X: Native Unified Multimodal Models with Holistic Visual Tokenizers"
+    abstract = (
+        "Holistic visual tokenizers are fundamental to unified multimodal models. We unify image and "
+        "video tokenization within a single Vision Transformer. Building on this holistic tokenizer, "
+        "source-target interaction should occur inside the tokenizer rather than inside the LLM, "
+        "paving the way for future unified-tokenizer models."
+    )
+    got = classify(title, abstract, ["cs.CV"], "cs.CV", taxonomy)
+    assert "llm" not in got and "computer-vision" in got
+
+
+def test_evidence_names_the_terms_and_category_that_decided() -> None:
+    rows = [
+        {"slug": "q", "name": "Q", "keywords": ["quantization", "INT8", "KV cache"], "categories": ["cs.AR"]},
+        {"slug": "r", "name": "R", "keywords": ["robot"], "strong_categories": ["cs.RO"]},
+    ]
+    taxonomy = Taxonomy.from_rows(rows)
+    got = classify_evidence("INT8 Quantization", "We quantize the KV-cache; quantization again.", ["cs.AR"], "cs.RO", taxonomy)
+    assert got == [
+        TopicEvidence("q", ("INT8", "quantization"), ("KV cache", "quantization"), None),
+        TopicEvidence("r", (), (), "cs.RO"),
+    ]
+    assert got[0].terms == ("INT8", "quantization", "KV cache")
+    [weak] = classify_evidence("Title", "One robot.", ["cs.RO"], "cs.LG", taxonomy)
+    assert weak == TopicEvidence("r", (), ("robot",), "cs.RO")  # one mention + the category
+
+
+def test_topic_terms_match_as_subscriber_keywords_do() -> None:
+    # one rule for both (service.matching.terms): hyphen, space or none; plurals both ways
+    assert in_tiny("Pretraining at Scale", keywords=["pre-training"])
+    assert in_tiny("Pre-Training at Scale", keywords=["pretraining"])
+    assert in_tiny("One LLM", keywords=["LLMs"])
+    assert in_tiny("KVCache Eviction", keywords=["KV cache"])
+
+
+def test_negative_terms_need_letters_too(tmp_path: Path) -> None:
+    body = '[[topics]]\nslug = "neg"\nname = "N"\nkeywords = ["x"]\nexclude = ["!--"]\n'
+    with pytest.raises(ValueError, match="'neg'"):
+        load_taxonomy(write_toml(tmp_path, body))
+
+
 def test_overlapping_terms_count_once() -> None:
     # "large language model" and "language model" on the same words are one hit, not two.
     rule = {"keywords": ["large language model", "language model"]}
@@ -312,6 +362,8 @@ def test_recorded_hf_papers_mostly_get_a_few_topics(
     assert "efficient-inference" in by_title[
         "VIA-SD: Verification via Intra-Model Routing for Speculative Decoding"
     ]
+    # the vision paper, "tokenizer" ×4 and "LLM" once: its visual tokenizer keeps it out
+    assert "llm" not in by_title["HYDRA-X: Native Unified Multimodal Models with Holistic Visual Tokenizers"]
 
 
 def test_recorded_arxiv_papers_follow_their_primary_categories(

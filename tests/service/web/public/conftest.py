@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from config.settings import Settings
 from service.storage import migrate
-from service.demo.cast import sample_papers_path
+from service.demo.run import sample_papers_for
 from service.ingest.poll import ingest_document
 from service.mail import memory_outbox
 from service.web.app import create_app
@@ -24,9 +24,10 @@ CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 @pytest.fixture
 def site(settings: Settings) -> Settings:
-    """Schema at head and the bundled sample papers, first seen now (so they are 'today')."""
+    """Schema at head and the bundled sample papers, dated so that their last day is today."""
     migrate.upgrade(settings)
-    ingest_document(settings, sample_papers_path().read_bytes(), source_name="demo", fmt="hf", now=datetime.now(UTC))
+    now = datetime.now(UTC)
+    ingest_document(settings, sample_papers_for(now.date()), source_name="demo", fmt="hf", now=now)
     return settings
 
 
