@@ -4,12 +4,14 @@ and disliked, their seed papers, and the terms that weigh most in their learned 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
 from config.settings import Settings
 from service.actions.seeds import SeedView, seeds_of
 from service.actions.votes import UP, VotedPaper, votes_of
+from service.matching.profiles import top_profile_terms
 from service.storage.db import session_scope
 
 SHOWN_TERMS = 12
@@ -28,9 +30,14 @@ class LearnedView:
 
 
 def profile_terms(session: Session, subscriber_id: int, limit: int = SHOWN_TERMS) -> list[str]:
-    """The call site for service.matching's ``top_profile_terms`` (the learned-profile engine,
-    built separately): until it exists there are no learned terms to show."""
-    return []
+    """The terms that weigh most in the reader's learned profile, weighed against the last
+    LEARNED_WINDOW of papers (the engine adds the reader's own papers to that window)."""
+    since = datetime.now(UTC) - LEARNED_WINDOW
+    return [term for term, _weight in top_profile_terms(session, subscriber_id, since, limit=limit)]
+
+
+# Long enough for a weekly reader's window, short enough to stay cheap on a page view.
+LEARNED_WINDOW = timedelta(days=14)
 
 
 def learned_view(settings: Settings, subscriber_id: int) -> LearnedView:

@@ -5,6 +5,7 @@ every change a POST with CSRF, the page's GET changing nothing."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -128,6 +129,9 @@ def test_learned_lists_votes_and_seeds_each_removable_and_reset_forgets_all(clie
         assert len(session.scalars(select(AuditLog.id)).all()) == audit_before
     assert "What papermail learned" in html and liked_title.replace("'", "&#39;")[:30] in html
     assert "arXiv 2501.00001" in html
+    # The profile's heaviest terms are shown, and they come from the liked paper's own words.
+    terms = re.findall(r'<span class="tag">([^<]+)</span>', html.split("learned__terms", 1)[1].split("</p>", 1)[0])
+    assert terms and any(word in liked_title.lower() for term in terms for word in term.split())
 
     remove_vote = f"{page}/votes/{disliked}/remove"
     assert client.post(remove_vote, data={"csrf_token": csrf_token(html, remove_vote)}).status_code == 303
