@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test typecheck bench clean
+.PHONY: run demo test typecheck bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,9 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 run: $(STAMP)
 	$(BIN)/papermail up
+
+demo: $(STAMP)
+	$(BIN)/papermail demo
 
 # Types first: a type error fails the test command (and so CI) before any test runs.
 typecheck: $(STAMP)
