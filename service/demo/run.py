@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 import json
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from config.settings import Settings
+from service.actions.subscribers import add_subscriber
 from service.storage import migrate
 from service.storage.db import session_scope
 from service.demo.cast import CAST, DemoSubscriber, sample_papers_path
@@ -15,7 +16,7 @@ from service.mail.toolkit import DeliveryTools
 from service.digests.run import run_foreground
 from service.ingest.poll import PollSummary, ingest_document
 from service.subscribers.preferences import Preferences
-from service.subscribers.store import create_subscriber, find_by_email
+from service.subscribers.store import find_by_email
 
 
 @dataclass
@@ -62,7 +63,8 @@ def run_demo(settings: Settings, now: datetime | None = None) -> DemoResult:
         for member in CAST:
             if find_by_email(session, member.email) is None:
                 # Confirmed two days ago, so today's send moment (hour 0) is already theirs.
-                create_subscriber(session, member.email, preferences(member), confirmed=True, now=now - timedelta(days=2))
+                add_subscriber(session, member.email, preferences(member), confirmed=True, actor="demo",
+                               now=now - timedelta(days=2))
                 created += 1
     _, outcome = run_foreground(demo, now, DeliveryTools.from_settings(demo))
     return DemoResult(summary, created, outcome.sent, outcome.skipped, demo.outbox_dir)
