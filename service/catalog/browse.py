@@ -10,12 +10,14 @@ an arXiv holiday is skipped), in the same kind of span.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
 from service.catalog.cards import PaperCard, paper_card
 from service.catalog.days import Paging, Span, span_of
 from service.catalog.listing import Filters, find_papers, in_topic, nearest_day, topic_counts
+from service.ingest.day_status import load_day_status
 
 PAGE_SIZE = 60  # a Hugging Face day (30–50 papers) fits on one page
 
@@ -50,6 +52,8 @@ class Browse:
     next: Span | None
     topics: tuple[TopicCount, ...]  # with papers in the span (the picked topic always)
     switch: tuple[Span, Span, Span] | None  # the day, week and month around what is shown
+    # The day's one status line (a source down or late, a holiday), for a day view only.
+    status: str | None = None
 
     @property
     def searching(self) -> bool:
@@ -80,8 +84,12 @@ def browse(session: Session, view: View, topic_names: dict[str, str]) -> Browse:
     topics = tuple(TopicCount(slug, name, counts.get(slug, 0)) for slug, name in topic_names.items()
                    if counts.get(slug) or slug == view.topic)
     switch = switch_views(session, span, view.topic) if span is not None else None
+    status = None
+    if span is not None and span.kind == "day" and not view.q:
+        now = datetime.now(UTC)
+        status = load_day_status(session, span.start, now).line(now.date())
     return Browse(view, span, latest, tuple(paper_card(p) for p in papers), Paging(view.page, view.size, total),
-                  previous, following, topics, switch)
+                  previous, following, topics, switch, status)
 
 
 def switch_views(session: Session, span: Span, topic: str | None) -> tuple[Span, Span, Span]:

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from config.settings import Settings
 from service.catalog.cards import paper_day
 from service.storage.db import session_scope
-from service.storage.models import Paper, Subscriber
+from service.storage.models import Paper, Source, Subscriber
 from service.web.app import create_app
 from service.web.templating import WEB_TEMPLATES_DIR
 from tests.service.web.public.conftest import BASE, csrf_token, mails_to, subscribe
@@ -291,3 +291,17 @@ def test_a_fresh_install_says_papers_are_on_their_way(settings: Settings) -> Non
         assert response.status_code == 200, path
         assert '<article class="pcard' not in response.text and 'class="empty"' in response.text
     assert "No papers yet" in client.get("/").text
+
+
+def test_a_day_whose_source_was_down_says_so_under_its_heading(client: TestClient, site: Settings) -> None:
+    day, _papers = latest_day(site)
+    plain = client.get(f"/?date={day.isoformat()}").text
+    assert 'class="papers__status"' not in plain
+    now = datetime.now(UTC)
+    with session_scope(site) as session:
+        session.add(Source(name="arxiv-down", kind="arxiv_rss", url="http://127.0.0.1:9/rss", enabled=True,
+                           consecutive_failures=4, last_error_at=now, last_attempt_at=now,
+                           last_success_at=datetime.combine(day - timedelta(days=3), datetime.min.time(), UTC)))
+    html = client.get(f"/?date={day.isoformat()}").text
+    status = re.search(r'<p class="papers__status" role="status">([^<]+)</p>', html)
+    assert status is not None and status.group(1).startswith("arXiv could not be reached since ")
