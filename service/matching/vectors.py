@@ -17,6 +17,7 @@ from months ago) is weighted with the same idf, a term the window never uses cou
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -24,23 +25,29 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction import DictVectorizer
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfTransformer
-from sklearn.preprocessing import normalize
 
 from service.matching.terms import singular, tokenize
 
 COUNTS_VERSION = 1  # bump when term_counts changes: stored counts of another version are redone
-STOP_WORDS = frozenset(ENGLISH_STOP_WORDS)
+
+
+@functools.cache
+def stop_words() -> frozenset[str]:
+    """scikit-learn's English stop words. Imported on first use: scikit-learn costs 1.2 s to
+    import, and every `papermail` command imports this module whether it vectorises or not."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return frozenset(ENGLISH_STOP_WORDS)
 TITLE_REPEAT = 2
 
 
 def _words(text: str) -> list[str | None]:
     """Kept words of ``text`` in order, None where punctuation breaks the run of pairs."""
     toks = tokenize(text)
+    stop = stop_words()
     out: list[str | None] = []
     for word, (start, end), gap in zip(toks.words, toks.spans, toks.gaps, strict=True):
-        if len(word) > 1 and not word.isdigit() and word not in STOP_WORDS:
+        if len(word) > 1 and not word.isdigit() and word not in stop:
             out.append(singular(word, text[start:end]))
         if gap:  # ".", ",", "'"...: no pair across it
             out.append(None)
@@ -80,6 +87,10 @@ class PaperVectors:
     """TF-IDF vectors of one window's papers, and the means to weight any other paper alike."""
 
     def __init__(self, window_counts: Sequence[Mapping[str, int]]) -> None:
+        from sklearn.feature_extraction import DictVectorizer  # on first use: see stop_words
+        from sklearn.feature_extraction.text import TfidfTransformer
+        from sklearn.preprocessing import normalize
+
         self.size = len(window_counts)
         self._dict = DictVectorizer(dtype=np.float64)
         self._tfidf = TfidfTransformer(norm=None, sublinear_tf=True, smooth_idf=True)
