@@ -254,6 +254,8 @@ def main() -> int:
     parser.add_argument("--deadline", type=float, default=TARGET_SECONDS + 60,
                         help="seconds after each fault before giving up on it")
     args = parser.parse_args()
+    for signum in (signal.SIGTERM, signal.SIGHUP):  # stopped from outside: still clean up below
+        signal.signal(signum, lambda number, _frame: sys.exit(128 + number))
 
     folder = Path(tempfile.mkdtemp(prefix="papermail-faults-"))
     database = f"papermail_bench_faults_{os.getpid()}"

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from celery import Celery
 from kombu import Exchange, Queue
 
 from config.settings import Settings, get_settings
+from workers.broker import TRANSPORT
 
 QUEUES = ("transactional", "digests", "ingest")
 
@@ -34,6 +37,18 @@ def broker_transport_options(settings: Settings) -> dict[str, Any]:
     return {"visibility_timeout": REDIS_VISIBILITY_TIMEOUT_SECONDS}
 
 
+class _NotCancellingIsOurChoice(logging.Filter):
+    """Celery warns, in seven lines, at every lost broker connection that running tasks are not
+    cancelled: our choice (see configure). The worker routes warnings to the py.warnings logger
+    (after re-enabling this one), so it is dropped there."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "worker_cancel_long_running_tasks_on_connection_loss" not in record.getMessage()
+
+
+logging.getLogger("py.warnings").addFilter(_NotCancellingIsOurChoice())
+
+
 def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
     """What beat runs: each job's interval comes from Settings."""
     return {
@@ -57,6 +72,9 @@ def configure(app: Celery, settings: Settings) -> Celery:
         (settings.data_dir / "results").mkdir(parents=True, exist_ok=True)
     app.conf.update(
         broker_url=settings.effective_broker_url,
+        # Redis through kombu's transport with the repair in workers/broker.py (not for rediss://,
+        # sentinel or the filesystem broker, which keep kombu's own).
+        broker_transport=TRANSPORT if urlsplit(settings.effective_broker_url).scheme == "redis" else None,
         result_backend=settings.effective_result_backend,
         broker_transport_options=broker_transport_options(settings),
         result_backend_transport_options=(

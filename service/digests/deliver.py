@@ -89,11 +89,12 @@ def record_failure(session: Session, delivery_id: int, subscriber_id: int, attem
         # Due again after DELAY with no batch holding it: the sweep enqueues it then (plan.retry_at).
         again = retry_at(datetime.now(UTC) + timedelta(seconds=delay))
         session.execute(update(Delivery).where(Delivery.id == delivery_id).values(status="claimed", error=reason,
-                                                                                  **again),
+                                                                                  attempts=attempts, **again),
                         execution_options=NO_SYNC)
         outcome.retry.append((delivery_id, delay))
     else:
-        session.execute(update(Delivery).where(Delivery.id == delivery_id).values(status="failed", error=reason),
+        session.execute(update(Delivery).where(Delivery.id == delivery_id).values(status="failed", error=reason,
+                                                                                  attempts=attempts),
                         execution_options=NO_SYNC)
         outcome.failed += 1
     if isinstance(error, DeliveryError) and error.hard_bounce:
@@ -195,7 +196,7 @@ def deliver_one(batch: Batch, digest: Digest) -> bool:
     """Render, send and record one taken delivery; True once it is recorded as sent."""
     settings, tools, outcome = batch.settings, batch.tools, batch.outcome
     delivery, subscriber, matches = digest.delivery, digest.subscriber, digest.matches
-    attempts = delivery.attempts + 1  # what take() just wrote (the loaded row is as read)
+    attempts = delivery.attempts + 1  # this one; recorded with its outcome (record.Ledger.take says why)
     try:
         day = (delivery.due_at or batch.now).astimezone(zone(subscriber.timezone)).date()
         marks = marks_for(subscriber, (m.paper_id for m in matches), batch.papers, batch.now,

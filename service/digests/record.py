@@ -1,11 +1,11 @@
 """The delivery state changes a worker writes while it sends, each its own small transaction.
 
 Every write here is one statement that commits by itself: taking a group of deliveries
-(claimed → sending, or renewing the lease on a worker's 'sending' rows), skipping, advancing the subscribers' windows, and recording a send. On
-PostgreSQL the ledger's connection is in autocommit mode, so each costs one round trip to the
-server (not BEGIN, the statement, COMMIT), and a send is recorded with one statement that
-updates the delivery and inserts its papers together. SQLite, in process, runs the same
-changes as ordinary short transactions.
+(claimed → sending, or renewing the lease on a worker's 'sending' rows), skipping, advancing
+the subscribers' windows, and recording a send. On PostgreSQL the ledger's connection is in
+autocommit mode, so each costs one round trip to the server (not BEGIN, the statement,
+COMMIT), and a send is recorded with one statement that updates the delivery and inserts its
+papers together. SQLite, in process, runs the same changes as ordinary short transactions.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ _MINE = ((d.status == "claimed") & ((d.batch_token == bindparam("token")) | d.ba
 _TAKE = (
     update(deliveries)
     .where(d.id.in_(bindparam("ids", expanding=True)), _MINE, _ACTIVE)
-    .values(status="sending", attempts=d.attempts + 1, batch_token=bindparam("token"), enqueued_at=bindparam("now"))
+    .values(status="sending", batch_token=bindparam("token"), enqueued_at=bindparam("now"))
     .returning(d.id)
 )
 _SKIP_INACTIVE = (
@@ -61,7 +61,7 @@ _MARK_SENT = (
     update(deliveries)
     .where(d.id == bindparam("delivery_id"), d.status != "sent")
     .values(status="sent", sent_at=bindparam("now"), message_id=bindparam("message_id"),
-            paper_count=bindparam("paper_count"), error=None)
+            paper_count=bindparam("paper_count"), error=None, attempts=d.attempts + 1)
 )
 # PostgreSQL: the delivery marked sent and its papers inserted by one statement. The papers go
 # as one JSON document, [[paper id, reasons], ...] in rank order: one json.dumps, where arrays
@@ -69,7 +69,7 @@ _MARK_SENT = (
 _RECORD_SENT_PG = text("""
     WITH sent AS (
         UPDATE deliveries SET status = 'sent', sent_at = :now, message_id = :message_id,
-               paper_count = :paper_count, error = NULL
+               paper_count = :paper_count, error = NULL, attempts = attempts + 1
         WHERE id = :delivery_id AND status <> 'sent'
         RETURNING id, subscriber_id
     )
@@ -99,7 +99,11 @@ class Ledger:
 
     def take(self, delivery_ids: Sequence[int], token: str | None) -> set[int]:
         """Rows of ours (see _MINE) → sending under TOKEN, only for an active subscriber; the
-        stamp renews the lease. A task whose lease lapsed takes nothing. The ids taken."""
+        stamp renews the lease. A task whose lease lapsed takes nothing. The ids taken.
+
+        ``attempts`` counts SMTP transactions that got an answer: it grows when a send is
+        recorded (here) or a failure is (deliver.record_failure), not at the take, so a worker
+        killed mid-group costs the rows it never tried no attempt (nor a longer retry delay)."""
         ids = [i for i in delivery_ids if self.holds(i)]
         if not ids:
             return set()

@@ -312,7 +312,13 @@ def send_through_breaker(backend: MailBackend, limiter: RateLimiter, envelope_fr
                          still_wanted: Callable[[], bool], sleep: Callable[[float], None] = time.sleep) -> SendResult:
     """Send once the relay is up: while its breaker is open, wait (checking about once a second,
     without touching the relay) and send when it closes or this caller holds the probe. Each
-    attempt takes a slot of the global send rate first."""
+    attempt takes a slot of the global send rate first.
+
+    A relay that cannot be reached is not the message's fault: such a failure is tried again
+    here, a second later, until the breaker opens (then the message waits with the others)
+    or it happened as many times as opens the breaker while the relay served others (then it
+    is this message's failure, for the caller to retry later)."""
+    unreached = 0
     while True:
         if not still_wanted():
             raise SendAbandoned(to)
@@ -325,3 +331,9 @@ def send_through_breaker(backend: MailBackend, limiter: RateLimiter, envelope_fr
             return backend.send(envelope_from, to, data)
         except RelayPaused as paused:
             sleep(min(max(paused.retry_after, 0.05), 1.0))
+        except DeliveryError as error:
+            breaker: Breaker | None = getattr(backend, "breaker", None)
+            unreached += 1
+            if breaker is None or outcome_of(error) != "down" or unreached >= breaker.policy.failures:
+                raise
+            sleep(breaker.policy.first_pause)

@@ -236,3 +236,49 @@ def test_healthz_shows_the_breaker_open(tmp_path: Path) -> None:
     body = response.json()
     assert body["status"] == "degraded"
     assert body["relay"]["state"] == "open" and "ConnectionRefusedError" in body["relay"]["reason"]
+
+
+class Flaky:
+    """A backend whose relay cannot be reached the first FAILURES times."""
+
+    def __init__(self, failures: int) -> None:
+        self.breaker = LocalBreaker(POLICY)
+        self.failures = failures
+        self.calls = 0
+
+    def send(self, envelope_from: str, to: str, message_bytes: bytes) -> object:
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise DeliveryError("SMTP 127.0.0.1:25 unavailable: ConnectionRefusedError", permanent=False)
+        return "sent"
+
+    def close(self) -> None:
+        pass
+
+
+def test_an_unreachable_relay_is_tried_again_in_place_not_counted_against_the_message() -> None:
+    clock = Clock()
+    flaky = Flaky(failures=1)
+    result = send_through_breaker(flaky, LocalRateLimiter(1000), "a@example.org", "b@example.org", MESSAGE,  # type: ignore[arg-type]
+                                  still_wanted=lambda: True, sleep=clock.sleep)
+    assert (result, flaky.calls, clock.now) == ("sent", 2, 1000 + POLICY.first_pause)
+
+
+def test_a_message_the_relay_drops_while_serving_others_fails_after_a_few_tries() -> None:
+    flaky = Flaky(failures=99)
+    with pytest.raises(DeliveryError):
+        send_through_breaker(flaky, LocalRateLimiter(1000), "a@example.org", "b@example.org", MESSAGE,  # type: ignore[arg-type]
+                             still_wanted=lambda: True, sleep=Clock().sleep)
+    assert flaky.calls == POLICY.failures
+    greylisted = DeliveryError("451 try later", permanent=False, code=451)
+
+    class Greylisting(Flaky):
+        def send(self, envelope_from: str, to: str, message_bytes: bytes) -> object:
+            self.calls += 1
+            raise greylisted
+
+    once = Greylisting(0)
+    with pytest.raises(DeliveryError) as raised:  # a 4xx for this address: the caller's retry, at once
+        send_through_breaker(once, LocalRateLimiter(1000), "a@example.org", "b@example.org", MESSAGE,  # type: ignore[arg-type]
+                             still_wanted=lambda: True, sleep=Clock().sleep)
+    assert raised.value is greylisted and once.calls == 1
