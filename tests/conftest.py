@@ -25,8 +25,9 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DIR = REPO_ROOT.parent / "shared"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 TEST_SECRET = "test-secret-key-not-for-production-0123456789"
-# A Redis db number no one else uses on a shared machine; flushed before and after.
-REDIS_TEST_DB = 13
+# Redis db numbers a test run may take for itself (each pytest process holds one, flushed
+# before and after each test): two runs on one machine never flush each other's queues.
+REDIS_TEST_DBS = range(4, 16)
 
 
 def skip_or_fail(reason: str) -> None:
@@ -113,11 +114,29 @@ def redis_server() -> str:
     return f"redis://{REDIS_HOST_PORT}"
 
 
-@pytest.fixture
-def redis_url(redis_server: str) -> Iterator[str]:
+@pytest.fixture(scope="session")
+def redis_test_db(redis_server: str) -> Iterator[int]:
+    """A db number claimed for this process in db 0 (SET NX with an expiry, so a killed run
+    frees its number within the hour)."""
     import redis
 
-    url = f"{redis_server}/{REDIS_TEST_DB}"
+    claims = redis.Redis.from_url(f"{redis_server}/0")
+    for number in REDIS_TEST_DBS:
+        key = f"papermail:test-db:{number}"
+        if claims.set(key, os.getpid(), nx=True, ex=3600):
+            break
+    else:
+        skip_or_fail(f"every Redis test db {REDIS_TEST_DBS.start}-{REDIS_TEST_DBS.stop - 1} is taken by another run")
+    yield number
+    claims.delete(key)
+    claims.close()
+
+
+@pytest.fixture
+def redis_url(redis_server: str, redis_test_db: int) -> Iterator[str]:
+    import redis
+
+    url = f"{redis_server}/{redis_test_db}"
     client = redis.Redis.from_url(url)
     client.flushdb()
     yield url
