@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from config.settings import Settings, get_settings
-from service.web import health
+from service.web import health, metrics
 from service.web.admin import install as install_admin
 from service.web.api import install as install_api
 from service.web.error_pages import install_error_pages
@@ -39,6 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     health.install(app)
+    metrics.install(app)
     install_public_pages(app)
     install_api(app)
     install_admin(app)

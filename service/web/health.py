@@ -1,24 +1,17 @@
-"""/healthz (database + broker, 503 when either is down; the relay's circuit breaker and the
-sources as detail) and /metrics (Prometheus)."""
+"""/healthz: database + broker, 503 when either is down; the relay's circuit breaker and the
+sources as detail. (/metrics is service.web.metrics.)"""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 
 from config.settings import Settings
 from service.mail.breaker import relay_status
 from service.storage import db
-
-REQUESTS = Counter("papermail_http_requests_total", "HTTP requests", ["method", "route", "status"])
-LATENCY = Histogram("papermail_http_request_seconds", "HTTP request latency", ["route"])
-
 
 def check_database(settings: Settings) -> dict[str, Any]:
     try:
@@ -70,16 +63,6 @@ def install(app: FastAPI) -> None:
     if settings.broker_is_embedded:
         (settings.broker_dir / "queue").mkdir(parents=True, exist_ok=True)
 
-    @app.middleware("http")
-    async def count_requests(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        started = time.perf_counter()
-        response = await call_next(request)
-        # The route template, not the raw path: tokens in URLs must not explode label cardinality.
-        route = getattr(request.scope.get("route"), "path", "unmatched")
-        REQUESTS.labels(request.method, route, str(response.status_code)).inc()
-        LATENCY.labels(route).observe(time.perf_counter() - started)
-        return response
-
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> JSONResponse:
         checks = {
@@ -98,7 +81,3 @@ def install(app: FastAPI) -> None:
             if healthy and body["relay"]["state"] in ("open", "probing"):
                 body["status"] = "degraded"
         return JSONResponse(body, status_code=200 if healthy else 503)
-
-    @app.get("/metrics", tags=["operations"])
-    async def metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
