@@ -21,9 +21,10 @@ from service.actions.subscribers import (
     note_test_digest,
     resend_confirmation_mail,
 )
-from service.digests.preview import preview_digest
+from service.digests.preview import preview_digest, preview_ranking
 from service.mail import DeliveryError, MessageError
 from service.storage.db import session_scope
+from service.matching.records import PARTS
 from service.storage.models import AuditLog, Delivery, DeliveryPaper, Paper, Subscriber, Topic
 from service.subscribers.store import InvalidSubscriber, preferences_of
 from service.topics.store import current_taxonomy
@@ -102,6 +103,22 @@ def preview(request: Request, subscriber_id: int) -> Response:
     rendered = preview_digest(settings_of(request), email, now(), state(request).tools.renderer)
     return HTMLResponse(rendered.html, headers={"content-security-policy": PREVIEW_CSP,
                                                 "x-frame-options": "SAMEORIGIN", "cache-control": "no-store"})
+
+
+@router.get("/ranking")
+def ranking(request: Request, subscriber_id: int) -> Response:
+    """Every candidate of the next digest with its score and the score's parts: the data
+    `papermail digest preview EMAIL --format json --limit 0` prints, as a table."""
+    with session_scope(settings_of(request)) as session:
+        subscriber = load(session, subscriber_id)
+        email = subscriber.email if subscriber is not None and subscriber.status != "erased" else None
+        max_papers = preferences_of(subscriber).max_papers if subscriber is not None and email else 0
+    if email is None:
+        return not_found(request, subscriber_id)
+    ranked = preview_ranking(settings_of(request), email, now(), limit=0)["papers"]
+    context = {"email": email, "subscriber_id": subscriber_id, "papers": ranked, "parts": PARTS,
+               "max_papers": max_papers, "page_title": f"Ranking for {email}"}
+    return page(request, "subscribers/ranking.html", context, section="subscribers")
 
 
 @router.post("")

@@ -14,7 +14,9 @@ from config.settings import Settings
 from service.storage.db import session_scope
 from service.mail import memory_outbox
 from service.storage.models import AuditLog, Delivery, Subscriber
+from service.ingest.poll import ingest_document
 from service.web.admin.listing import SubscriberQuery, subscriber_page
+from tests.service.ingest.documents import hf_item, hf_json
 from tests.service.web.admin.conftest import ADMIN_EMAIL, add_subscribers, post
 
 ROW = re.compile(r'<a href="/admin/subscribers/(\d+)">')
@@ -102,6 +104,27 @@ def test_detail_page_shows_preferences_history_deliveries_and_preview(settings: 
     assert preview.status_code == 200 and "<html" in preview.text.lower()
     assert "script-src" not in preview.headers["content-security-policy"]  # default-src 'none': no script at all
     assert admin.get("/admin/subscribers/999999").status_code == 404
+
+
+def test_the_ranking_page_shows_every_candidate_with_the_parts_of_its_score(settings: Settings,
+                                                                            admin: TestClient) -> None:
+    today = datetime.now(UTC).date().isoformat()
+    ingest_document(settings, hf_json(hf_item("2612.00001", "Two-bit <i>quantization</i>", 40, day=today),
+                                      hf_item("2612.00002", "Sparse attention", 3, summary="Attention, sparse.",
+                                              day=today)), source_name="hf-daily")
+    [sid] = add_subscribers(settings, "carol@example.org", preferences={"keywords": ["quantization"]})
+    detail = admin.get(f"/admin/subscribers/{sid}")
+    assert f'href="/admin/subscribers/{sid}/ranking"' in detail.text
+    page = admin.get(f"/admin/subscribers/{sid}/ranking")
+    assert page.status_code == 200
+    [row] = re.findall(r"<tr><td class=\"num\">1</td>(.*?)</tr>", page.text, re.S)  # the one candidate
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+    assert "Two-bit quantization" in cells[0] and "<i>" not in cells[0]  # a feed's markup never reaches the page
+    score, parts = float(cells[1]), [float(c) if c != "·" else 0.0 for c in cells[2:8]]
+    # keywords: in the title (5); upvotes: 40 ≥ 10 (0.25); recency: ingested just now (0.25)
+    assert (score, parts) == (5.5, [5.0, 0, 0, 0, 0.25, 0.25]) and sum(parts) == score
+    assert "quantization" in cells[8]  # the reason names the matched word
+    assert admin.get("/admin/subscribers/999999/ranking").status_code == 404
 
 
 def test_edit_writes_the_audit_log(settings: Settings, admin: TestClient) -> None:
