@@ -15,10 +15,10 @@ from service.admin.api_tokens import create_token, revoke_token
 from service.admin.roles import RoleError, check_role
 from service.admin.users import (
     AdminError,
-    LockoutPolicy,
     active_owners,
     authenticate,
     create_admin,
+    find_admin,
     set_password,
 )
 from service.storage.models import AdminUser, ApiToken
@@ -84,12 +84,24 @@ def note_reset_link(session: Session, user: AdminUser, *, actor: str) -> None:
     audit.record(session, actor, "admin.reset_link", "admin_user", user.id)
 
 
-def log_in(session: Session, email: str, password: str, now: datetime, policy: LockoutPolicy) -> AdminUser:
-    """The admin for EMAIL and PASSWORD, or LoginFailed / AccountLocked. The caller commits in
-    both cases: a failure's counter must be stored though it raises (that is what locks)."""
-    user = authenticate(session, email, password, now, policy)
+def log_in(session: Session, email: str, password: str, now: datetime) -> AdminUser:
+    """The admin for EMAIL and PASSWORD, or LoginFailed. The caller commits in both cases: a
+    failure's counter is stored though it raises."""
+    user = authenticate(session, email, password, now)
     audit.record(session, user.email, "admin.login", "admin_user", user.id)
     return user
+
+
+def note_login_refused(session: Session, email: str, client: str, *, scope: str, retry_after: float) -> None:
+    """The sign-in throttle started refusing CLIENT (``scope`` "account": for the account EMAIL;
+    "client": for any further account). Written once when it starts, not per refused attempt,
+    so hammering cannot grow the log. A typed address that is no admin's is not logged (people
+    type their password into the address field)."""
+    user = find_admin(session, email)
+    after = {"client": client, "retry_after_seconds": round(retry_after),
+             **({"account": user.email} if user is not None else {})}
+    action = "admin.login_locked" if scope == "account" else "admin.login_throttled"
+    audit.record(session, f"client:{client}", action, "admin_user", user.id if user is not None else None, None, after)
 
 
 def log_out(session: Session, admin_id: int, *, actor: str) -> None:

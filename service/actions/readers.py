@@ -1,6 +1,6 @@
 """What a reader does to their own subscription from the web: subscribe (double opt-in),
-confirm, change preferences or address, pause, resume, unsubscribe, resubscribe, ask for
-fresh links.
+confirm (the POST behind the confirmation page; ``confirmation_page`` is its read-only GET),
+change preferences or address, pause, resume, unsubscribe, resubscribe, ask for fresh links.
 
 Each returns the mail to send (``Mail``) or None; the caller commits, then hands the mail to the
 transactional queue. None of them tells a caller whether an address was known:
@@ -15,6 +15,7 @@ so a public form sent over and over cannot grow the log.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -113,6 +114,30 @@ def request_new_links(session: Session, email: str, now: datetime) -> Mail | Non
     subscriber.updated_at = now
     _record_change(session, subscriber, "subscriber.new_links", before)
     return Mail("links", subscriber.id)
+
+
+@dataclass(frozen=True)
+class ConfirmPage:
+    """What a confirmation link's GET shows (read only: a link scanner's GET changes nothing)."""
+
+    subscriber: Subscriber
+    address: str  # the address being confirmed: the subscription's, or an address change's new one
+    address_change: bool
+    done: bool  # already confirmed: the button has nothing left to do
+
+
+def confirmation_page(session: Session, settings: Settings, token: str) -> ConfirmPage:
+    """The checks ``confirm`` makes, without its changes. Raises ExpiredToken or LinkError."""
+    subscriber, data = subscriber_for(session, settings, "confirm", token)
+    new_address = data.extra.get("e")
+    if new_address is not None:
+        address = str(new_address)
+        if subscriber.email != address and subscriber.pending_email != address:
+            raise LinkError("this address change was replaced by a newer one; use the latest link")
+        return ConfirmPage(subscriber, address, True, done=subscriber.email == address)
+    if subscriber.status not in ("pending", "active", "paused"):
+        raise LinkError("this confirmation link is no longer valid; subscribe again on the home page")
+    return ConfirmPage(subscriber, subscriber.email, False, done=subscriber.status != "pending")
 
 
 def confirm(session: Session, settings: Settings, token: str, now: datetime) -> Confirmed:

@@ -138,15 +138,18 @@ def import_subscribers(
     on_row: Callable[[int], None] | None = None,
     confirm: ConfirmHook | None = None,
     batch_size: int = BATCH_SIZE,
+    update: bool = False,
 ) -> ImportReport:
     """Import checked CSV rows (service.subscribers.csv_import): the one action that commits
-    itself, a batch per transaction, then one audit row for the whole run (none for a dry run)."""
+    itself, a batch per transaction, then one audit row for the whole run (none for a dry run).
+    With UPDATE, existing subscribers' preferences are updated from their rows."""
     report = import_rows(settings, rows, confirmed=confirmed, dry_run=dry_run, now=now, on_row=on_row,
-                         confirm=confirm, batch_size=batch_size)
+                         confirm=confirm, batch_size=batch_size, update=update)
     if not dry_run:
         with session_scope(settings) as session:
             audit.record(session, actor, "subscribers.import", "subscriber", None, None, {
                 "source": source_name, "confirmed": confirmed, "imported": dict(report.imported),
                 "skipped": dict(report.issue_counts()),
+                **({"updated": report.updated} if update else {}),
             })
     return report

@@ -1,15 +1,15 @@
-"""Admin accounts: argon2id password hashes, login with lockout after repeated failures.
+"""Admin accounts: argon2id password hashes and the password check of a login.
 
-Lockout settings are read from Settings when present (``admin_max_failed_logins``, default 5;
-``admin_lockout_minutes``, default 15); the caller passes them in, so this module stays pure
-apart from the session it is handed.
+An account is never locked here: a lock on the account alone lets anyone lock the admin out.
+Repeated failures are throttled per (account, client) and per client by the web's sign-in
+throttle (service.web.admin.login_throttle), whose budget is ``ADMIN_MAX_FAILED_LOGINS``
+(default 5) per ``ADMIN_LOCKOUT_MINUTES`` (default 15).
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -17,7 +17,6 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from config.settings import Settings
 from service.admin.roles import RoleError, check_role
 from service.storage.models import AdminUser
 
@@ -35,25 +34,6 @@ class AdminError(ValueError):
 
 class LoginFailed(Exception):
     """Unknown address, wrong password or inactive account (never says which)."""
-
-
-class AccountLocked(LoginFailed):
-    def __init__(self, until: datetime) -> None:
-        super().__init__(f"too many failed logins; locked until {until:%Y-%m-%d %H:%M} UTC")
-        self.until = until
-
-
-@dataclass(frozen=True)
-class LockoutPolicy:
-    max_failures: int = 5
-    lock_for: timedelta = timedelta(minutes=15)
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> LockoutPolicy:
-        return cls(
-            max_failures=settings.admin_max_failed_logins,
-            lock_for=timedelta(minutes=settings.admin_lockout_minutes),
-        )
 
 
 def normalise_admin_email(raw: str) -> str:
@@ -132,25 +112,18 @@ def _verify(stored_hash: str, password: str) -> bool:
         return False
 
 
-def authenticate(
-    session: Session, email: str, password: str, now: datetime, policy: LockoutPolicy = LockoutPolicy()
-) -> AdminUser:
-    """The admin for EMAIL and PASSWORD, or LoginFailed / AccountLocked.
+def authenticate(session: Session, email: str, password: str, now: datetime) -> AdminUser:
+    """The admin for EMAIL and PASSWORD, or LoginFailed.
 
-    The caller commits in both cases: a failure's counter must be stored even though it raises.
+    The caller commits in both cases: a failure's counter (consecutive failures, for the
+    record; it locks nothing) is stored even though it raises.
     """
     user = find_admin(session, email) if len(password) <= MAX_PASSWORD_CHARS else None
     if user is None:
         _verify(_DUMMY_HASH, password[:MAX_PASSWORD_CHARS])
         raise LoginFailed("wrong address or password")
-    if user.locked_until is not None and user.locked_until > now:
-        raise AccountLocked(user.locked_until)
     if not _verify(user.password_hash, password) or not user.is_active:
         user.failed_logins += 1
-        if user.failed_logins >= policy.max_failures:
-            user.failed_logins = 0  # a fresh allowance once the lock ends
-            user.locked_until = now + policy.lock_for
-            raise AccountLocked(user.locked_until)
         raise LoginFailed("wrong address or password")
     user.failed_logins = 0
     user.locked_until = None

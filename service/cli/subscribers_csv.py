@@ -37,8 +37,11 @@ def import_csv(
     dry_run: bool = typer.Option(False, "--dry-run", help="Check every row and report; write nothing."),
     confirmed: bool = typer.Option(False, "--confirmed",
                                    help="The admin attests consent: rows are active at once, no confirmation mail."),
+    update: bool = typer.Option(False, "--update",
+                                help="Rows for addresses already subscribed update their preferences (only the "
+                                     "columns the file has) instead of being skipped; their status and mail stay."),
 ) -> None:
-    """Import subscribers: broken rows are reported and skipped, the rest go in (pending with a confirmation mail, or active with --confirmed)."""  # noqa: E501
+    """Import subscribers: broken rows are reported and skipped, the rest go in (pending with a confirmation mail, or active with --confirmed). Existing addresses are skipped, or updated with --update; they never get a confirmation mail."""  # noqa: E501
     settings = get_settings()
     if not file.is_file():
         raise UsageError(f"no such file: {file}")
@@ -59,7 +62,7 @@ def import_csv(
             report = import_subscribers(
                 settings, rows, confirmed=confirmed, dry_run=dry_run, now=datetime.now(UTC), actor="cli",
                 source_name=file.name, on_row=lambda line: progress.update(task, completed=line),
-                confirm=queue.send_confirmations if queue is not None else None,
+                confirm=queue.send_confirmations if queue is not None else None, update=update,
             )
     for issue in report.issues[:MAX_ISSUES_SHOWN]:
         typer.echo(issue.text(), err=True)

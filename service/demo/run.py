@@ -7,10 +7,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import func, select
+
 from config.settings import Settings
 from service.actions.subscribers import add_subscriber
 from service.storage import migrate
 from service.storage.db import session_scope
+from service.storage.models import Delivery, Subscriber
 from service.demo.cast import CAST, DemoSubscriber, sample_papers_path
 from service.mail.toolkit import DeliveryTools
 from service.digests.run import run_foreground
@@ -26,6 +29,13 @@ class DemoResult:
     sent: int
     skipped: int
     outbox: Path
+    # What an earlier run left, so a second run can say why it added and sent nothing.
+    existing_subscribers: int = 0
+    sent_before: int = 0  # the cast's digests sent by earlier runs (one per reader per day)
+
+    @property
+    def nothing_new(self) -> bool:
+        return self.new_subscribers == 0 and self.sent == self.skipped == 0 and self.existing_subscribers > 0
 
 
 def preferences(member: DemoSubscriber) -> Preferences:
@@ -58,7 +68,7 @@ def run_demo(settings: Settings, now: datetime | None = None) -> DemoResult:
     demo = settings.model_copy(update={"mail_backend": "outbox"})  # the demo never mails anyone
     migrate.upgrade(demo)
     summary = ingest_document(demo, sample_papers_for(now.date()), source_name="demo", fmt="hf", now=now)
-    created = 0
+    created = existing = 0
     with session_scope(demo) as session:
         for member in CAST:
             if find_by_email(session, member.email) is None:
@@ -66,5 +76,12 @@ def run_demo(settings: Settings, now: datetime | None = None) -> DemoResult:
                 add_subscriber(session, member.email, preferences(member), confirmed=True, actor="demo",
                                now=now - timedelta(days=2))
                 created += 1
+            else:
+                existing += 1
+        sent_before = session.scalar(
+            select(func.count()).select_from(Delivery).join(Subscriber, Subscriber.id == Delivery.subscriber_id)
+            .where(Subscriber.email.in_([member.email for member in CAST]), Delivery.status == "sent")
+        ) or 0
     _, outcome = run_foreground(demo, now, DeliveryTools.from_settings(demo))
-    return DemoResult(summary, created, outcome.sent, outcome.skipped, demo.outbox_dir)
+    return DemoResult(summary, created, outcome.sent, outcome.skipped, demo.outbox_dir,
+                      existing_subscribers=existing, sent_before=sent_before)

@@ -28,6 +28,7 @@ COLUMNS = ("email", "topics", "keywords", "exclude", "authors", "frequency", "ti
 MULTI_VALUED = ("topics", "keywords", "exclude", "authors", "sources")
 # Optional single-valued preference columns, passed to Preferences as they are (it validates them).
 PLAIN_PREFERENCES = ("weekly_day", "max_papers", "min_upvotes", "empty_digest")
+SINGLE_VALUED = ("frequency", "timezone", "send_hour", *PLAIN_PREFERENCES)
 # A spreadsheet runs a cell that starts with one of these as a formula (OWASP "CSV injection"):
 # export puts a ' before it, and import takes off only a ' that export could have put there.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -59,6 +60,9 @@ class GoodRow:
     email: str
     prefs: Preferences
     status: str  # as asked by the row ("" when the cell is empty); see import_status
+    # The preferences this row states: its file's multi-valued columns (an empty cell clears
+    # them) and its non-empty single-valued cells. An update (import --update) changes only these.
+    given: frozenset[str] = frozenset()
 
 
 def import_status(asked: str, confirmed: bool) -> str:
@@ -151,8 +155,8 @@ def check_row(
         return RowIssue(number, raw_email, "bad_value", "the row is not valid UTF-8")
     try:
         email = normalise_email(raw_email)
-    except InvalidSubscriber:
-        return RowIssue(number, raw_email, "invalid_address", f"{raw_email!r} is not a valid address")
+    except InvalidSubscriber as exc:  # the one address rule's own words (service.subscribers.addresses)
+        return RowIssue(number, raw_email, "invalid_address", str(exc).removeprefix("email: "))
     if email in seen:
         return RowIssue(number, email, "duplicate", f"{email} is also on line {seen[email]}")
     data: dict[str, Any] = {name: split_terms([values.get(name, "")]) for name in MULTI_VALUED}
@@ -175,7 +179,9 @@ def check_row(
         prefs = parse_preferences(data, topics)
     except InvalidSubscriber as exc:
         return RowIssue(number, email, "bad_value", str(exc))
-    return GoodRow(number, email, prefs, status)
+    given = {name for name in MULTI_VALUED if name in header}
+    given |= {name for name in SINGLE_VALUED if values.get(name)}
+    return GoodRow(number, email, prefs, status, frozenset(given))
 
 
 def join_values(values: Iterable[str]) -> str:

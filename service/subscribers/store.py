@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from service.storage.models import Subscriber
+from service.subscribers.addresses import AddressRefused, deliverable_address
 from service.subscribers.preferences import Preferences
 from service.digests.schedule import WEEKDAYS
 
@@ -27,13 +27,12 @@ class DuplicateSubscriber(InvalidSubscriber):
 
 
 def normalise_email(raw: str) -> str:
-    """The address as stored: validated syntax, IDN domain normalised, lower-cased whole.
-    Lower-casing the local part too keeps one row per mailbox for every real provider."""
+    """The address as stored, by the one rule every way in shares (service.subscribers.addresses:
+    what the mail path can deliver). Raises InvalidSubscriber naming the field."""
     try:
-        checked = validate_email(raw.strip(), check_deliverability=False)
-    except EmailNotValidError as exc:
-        raise InvalidSubscriber(f"email: {raw!r} is not a valid address ({exc})") from None
-    return checked.normalized.lower()
+        return deliverable_address(raw)
+    except AddressRefused as exc:
+        raise InvalidSubscriber(f"email: {exc}") from None
 
 
 def parse_preferences(data: dict[str, Any], topics: set[str] | None) -> Preferences:

@@ -14,6 +14,7 @@ from service.web.admin import install as install_admin
 from service.web.api import install as install_api
 from service.web.error_pages import install_error_pages
 from service.web.guards import InputGuard
+from service.web.head import HeadAsGet
 from service.web.public import install as install_public_pages
 
 
@@ -46,4 +47,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_pages(app)
     # Outermost: input no route can use (NUL characters, absurd lengths) never reaches one.
     app.add_middleware(InputGuard)
+    app.add_middleware(HeadAsGet)  # HEAD of any page is its GET without the body (not a 405)
     return app

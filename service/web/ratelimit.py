@@ -63,6 +63,19 @@ class KeyedLimiter(Protocol):
         """Count one request for KEY; 0.0 when allowed, else seconds until it would be."""
         ...
 
+    def peek(self, key: str, limit: Limit) -> tuple[int, float]:
+        """Count nothing: (requests KEY may still make now, seconds until it may make one more
+        when that is 0). ``limit.count`` left means KEY has not been seen within the period."""
+        ...
+
+
+def _left(tat: float, now: float, limit: Limit) -> tuple[int, float]:
+    """GCRA's budget from the theoretical arrival time TAT: one request per interval is owed."""
+    owed = max(tat - now, 0.0) / limit.interval
+    left = max(0, min(limit.count, int(limit.count - owed + 1e-9)))
+    wait = 0.0 if left else tat - limit.period_seconds + limit.interval - now
+    return left, max(wait, 0.0)
+
 
 class LocalKeyedLimiter:
     """In one process (embedded default: one web process)."""
@@ -85,6 +98,11 @@ class LocalKeyedLimiter:
                 self._prune(now)
             self._tat[full_key] = tat + limit.interval
             return 0.0
+
+    def peek(self, key: str, limit: Limit) -> tuple[int, float]:
+        with self._lock:
+            now = self._clock()
+            return _left(self._tat.get(f"{limit.name}:{key}", now), now, limit)
 
     def _prune(self, now: float) -> None:
         # A key whose theoretical arrival time has passed has its full budget back: forget it.
@@ -109,19 +127,33 @@ redis.call('SET', KEYS[1], tat + interval, 'PX', math.ceil((tat + interval - now
 return 0
 """
 
+# Read-only: the stored TAT and Redis' clock, in microseconds ({tat or now, now}).
+_GCRA_PEEK = """
+local now_t = redis.call('TIME')
+local now = tonumber(now_t[1]) * 1000000 + tonumber(now_t[2])
+return {tonumber(redis.call('GET', KEYS[1]) or now), now}
+"""
+
 
 class RedisKeyedLimiter:
     def __init__(self, client: redis.Redis, prefix: str = "papermail:web-limit") -> None:
         self._client = client
         self._prefix = prefix
         self._script = client.register_script(_GCRA_KEYED)
+        self._peek = client.register_script(_GCRA_PEEK)
+
+    def _key(self, key: str, limit: Limit) -> str:
+        # Hashed: addresses never sit in Redis in clear, and keys stay short.
+        return f"{self._prefix}:{limit.name}:{hashlib.sha256(key.encode()).hexdigest()[:32]}"
 
     def hit(self, key: str, limit: Limit) -> float:
-        # Hashed: addresses never sit in Redis in clear, and keys stay short.
-        digest = hashlib.sha256(key.encode()).hexdigest()[:32]
         args = [int(limit.interval * 1_000_000), int(limit.period_seconds * 1_000_000)]
-        wait_us = int(self._script(keys=[f"{self._prefix}:{limit.name}:{digest}"], args=args))
+        wait_us = int(self._script(keys=[self._key(key, limit)], args=args))
         return wait_us / 1_000_000
+
+    def peek(self, key: str, limit: Limit) -> tuple[int, float]:
+        tat_us, now_us = self._peek(keys=[self._key(key, limit)])
+        return _left(int(tat_us) / 1_000_000, int(now_us) / 1_000_000, limit)
 
 
 def keyed_limiter(settings: Settings) -> KeyedLimiter:

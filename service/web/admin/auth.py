@@ -3,8 +3,9 @@ route class that guards every /admin page.
 
 The cookie holds the admin's id and a fingerprint of their password hash, signed with
 SECRET_KEY (itsdangerous) and refused after ADMIN_SESSION_HOURS: changing a password ends every
-session made with the old one, and nothing about sessions is stored on the server. Lockout after
-repeated failures is ``service.admin.users.authenticate``'s.
+session made with the old one, and nothing about sessions is stored on the server. Repeated
+failures are throttled per (account, client) and per client, never per account alone
+(service.web.admin.login_throttle).
 
 ``AdminRoute`` checks the session before FastAPI runs the endpoint (a page cannot forget to),
 then the admin's role (service.admin.roles): a GET needs ``read``, anything else ``change``, and
@@ -28,11 +29,12 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.datastructures import FormData
 
 from config.settings import Settings
-from service.actions.admin import log_in
+from service.actions.admin import log_in, note_login_refused
 from service.admin.roles import Permission, may, method_permission
-from service.admin.users import LockoutPolicy, LoginFailed, fingerprint
+from service.admin.users import LoginFailed, fingerprint
 from service.storage.db import session_factory, session_scope
 from service.storage.models import AdminUser
+from service.web.admin.login_throttle import LoginRefused, LoginThrottle
 from service.web.admin.responses import message
 from service.web.security import CSRF_FIELD, Csrf, CsrfError
 
@@ -62,6 +64,7 @@ class Sessions:
         self.serializer = URLSafeTimedSerializer(settings.secret_key, salt="papermail.admin-session")
         self.max_age = settings.admin_session_hours * 3600
         self.secure = settings.base_url.startswith("https://")
+        self.throttle = LoginThrottle.from_settings(settings)
 
     def issue(self, user: AdminUser) -> str:
         return self.serializer.dumps({"u": user.id, "p": fingerprint(user.password_hash)})
@@ -97,16 +100,26 @@ def session_admin(settings: Settings, sessions: Sessions, cookie: str | None) ->
         return Admin(user.id, user.email, user.role)
 
 
-def sign_in(settings: Settings, sessions: Sessions, email: str, password: str) -> tuple[Admin, str]:
-    """The admin and their new cookie value; LoginFailed / AccountLocked otherwise. The failure
-    counter is committed even when the login fails (that is what the lockout counts)."""
+def sign_in(settings: Settings, sessions: Sessions, email: str, password: str, client: str) -> tuple[Admin, str]:
+    """The admin and their new cookie value; LoginFailed, or LoginRefused by the throttle. A
+    failure is committed (its counter, and the audit row of a lock it started) though it raises."""
+    throttle = sessions.throttle
+    refusal = throttle.check(email, client)
+    if refusal is not None:
+        raise LoginRefused(refusal)  # before argon2: a refused guess costs the server nothing
     session = session_factory(settings)()
     try:
         now = datetime.now(UTC)
         try:
-            user = log_in(session, email, password, now, LockoutPolicy.from_settings(settings))
+            user = log_in(session, email, password, now)
         except LoginFailed:
+            started = throttle.failed(email, client)
+            for begun in started:
+                note_login_refused(session, email, client, scope=begun.scope, retry_after=begun.retry_after)
             session.commit()
+            locked = [begun for begun in started if begun.scope == "account"]
+            if locked:
+                raise LoginRefused(locked[0]) from None
             raise
         admin, value = Admin(user.id, user.email, user.role), sessions.issue(user)
         session.commit()

@@ -58,14 +58,14 @@ def store_upload(settings: Settings, upload: UploadFile) -> str:
 
 
 def run_import(settings: Settings, path: Path, *, confirmed: bool, dry_run: bool, actor: str,
-               confirm: ConfirmHook | None = None, on_row: Any = None) -> ImportReport:
+               confirm: ConfirmHook | None = None, on_row: Any = None, update: bool = False) -> ImportReport:
     """CsvFormatError when the file as a whole is unusable."""
     with session_scope(settings) as session:
         topics = set(current_taxonomy(session).slugs)
     with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
         rows = parse_rows(handle, topics, settings.default_timezone)
         return import_subscribers(settings, rows, confirmed=confirmed, dry_run=dry_run, now=now(), actor=actor,
-                                  source_name="admin upload", on_row=on_row, confirm=confirm)
+                                  source_name="admin upload", on_row=on_row, confirm=confirm, update=update)
 
 
 @router.get("/import")
@@ -79,6 +79,7 @@ def import_form(request: Request) -> Response:
 def check(request: Request) -> Response:
     form = form_of(request)
     upload, mode = form.get("file"), text(form, "mode")
+    update = text(form, "update") == "yes"
     error = ""
     if not isinstance(upload, UploadFile) or not upload.filename:
         error = "Choose a CSV file to upload."
@@ -93,22 +94,26 @@ def check(request: Request) -> Response:
     upload_id = store_upload(settings, upload)  # type: ignore[arg-type]
     path = uploads_dir(settings) / f"{upload_id}.csv"
     try:
-        report = run_import(settings, path, confirmed=mode == "confirmed", dry_run=True, actor=admin_of(request).actor)
+        report = run_import(settings, path, confirmed=mode == "confirmed", dry_run=True, actor=admin_of(request).actor,
+                            update=update)
     except CsvFormatError as exc:
         path.unlink(missing_ok=True)
         return page(request, "imports/form.html", {"page_title": "Import and export", "columns": COLUMNS,
                                                    "error": f"This file cannot be imported: {exc}."},
                     section="import", status_code=400)
     context = {"page_title": "Import: dry run", "report": report, "issues": report.issues[:ISSUES_SHOWN],
-               "upload_id": upload_id, "mode": mode, "filename": upload.filename}  # type: ignore[union-attr]
+               "upload_id": upload_id, "mode": mode, "update": update,
+               "filename": upload.filename}  # type: ignore[union-attr]
     return page(request, "imports/report.html", context, section="import")
 
 
 class Progress:
     """Runs the import on a thread, handing its progress to the streamed page as it goes."""
 
-    def __init__(self, settings: Settings, path: Path, confirmed: bool, actor: str, confirm: ConfirmHook | None):
+    def __init__(self, settings: Settings, path: Path, confirmed: bool, actor: str, confirm: ConfirmHook | None,
+                 update: bool = False):
         self.settings, self.path, self.confirmed, self.actor, self.confirm = settings, path, confirmed, actor, confirm
+        self.update = update
         self.report: ImportReport | None = None
         self.error = ""
 
@@ -119,7 +124,8 @@ class Progress:
             try:
                 self.report = run_import(
                     self.settings, self.path, confirmed=self.confirmed, dry_run=False, actor=self.actor,
-                    confirm=self.confirm, on_row=lambda line: updates.put(line) if line % PROGRESS_EVERY == 0 else None)
+                    confirm=self.confirm, update=self.update,
+                    on_row=lambda line: updates.put(line) if line % PROGRESS_EVERY == 0 else None)
             except CsvFormatError as exc:
                 self.error = str(exc)
             except Exception as exc:  # noqa: BLE001 - shown on the page; the batches before it stay imported
@@ -144,7 +150,8 @@ def run(request: Request) -> Response:
                                                           "upload the file again.")
     queue_ = state(request).queue
     progress = Progress(settings, path, mode == "confirmed", admin_of(request).actor,
-                        None if mode == "confirmed" else queue_.send_confirmations)
+                        None if mode == "confirmed" else queue_.send_confirmations,
+                        update=text(form, "update") == "yes")
     csrf = request.app.state.csrf
     token = escape(csrf.token(request, "admin"))
     context = {"page_title": "Import", "progress": progress, "admin": admin_of(request), "section": "import",

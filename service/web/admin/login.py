@@ -7,7 +7,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
 from service.actions.admin import log_out
-from service.admin.users import AccountLocked, LoginFailed
+from service.admin.users import LoginFailed
 from service.storage.db import session_scope
 from service.web.admin.auth import (
     SESSION_COOKIE,
@@ -19,8 +19,10 @@ from service.web.admin.auth import (
     sign_in,
 )
 from service.web.admin.forms import form_of, text
+from service.web.admin.login_throttle import LoginRefused
 from service.web.admin.responses import page
 from service.web.admin.state import admin_of, state
+from service.web.ratelimit import client_ip
 
 router = APIRouter(prefix="/admin", route_class=AdminRoute, include_in_schema=False)
 
@@ -54,9 +56,12 @@ async def login(request: Request) -> Response:
     if not email or not isinstance(password, str) or not password:
         return login_page(request, "Enter your address and password.", email, 400)
     try:
-        _, cookie = await run_in_threadpool(sign_in, admin_state.settings, admin_state.sessions, email, password)
-    except AccountLocked as exc:
-        return login_page(request, f"This account is locked: {exc}.", email, 429)
+        _, cookie = await run_in_threadpool(sign_in, admin_state.settings, admin_state.sessions, email, password,
+                                            client_ip(request))
+    except LoginRefused as exc:
+        response = login_page(request, str(exc), email, 429)
+        response.headers["retry-after"] = str(max(1, int(exc.refusal.retry_after) + 1))
+        return response
     except LoginFailed:
         return login_page(request, "Wrong address or password.", email, 401)
     response = RedirectResponse(safe_next(text(form, "next", 2000)), status_code=303)

@@ -22,7 +22,7 @@ from service.actions.admin import (
     set_admin_active,
 )
 from service.admin.api_tokens import TokenError, authenticate_token
-from service.admin.users import AdminError, AdminExists, LockoutPolicy, LoginFailed
+from service.admin.users import AdminError, AdminExists, LoginFailed
 from service.storage import migrate
 from service.storage.db import session_factory
 from service.storage.models import AuditLog
@@ -47,8 +47,8 @@ def test_an_admin_is_created_signs_in_and_out(session: Session) -> None:
     with pytest.raises(AdminError):
         add_admin(session, "root@example.org", PASSWORD, actor="cli", now=NOW)
     with pytest.raises(LoginFailed):
-        log_in(session, "root@example.org", "wrong password entirely", NOW, LockoutPolicy())
-    assert log_in(session, "root@example.org", PASSWORD, NOW, LockoutPolicy()).id == user.id
+        log_in(session, "root@example.org", "wrong password entirely", NOW)
+    assert log_in(session, "root@example.org", PASSWORD, NOW).id == user.id
     log_out(session, user.id, actor="root@example.org")
     uid = str(user.id)
     assert log(session) == [("admin.create", "cli", uid, {"email": "root@example.org", "role": "owner",
@@ -87,7 +87,7 @@ def test_roles_and_the_last_owner(session: Session) -> None:
     assert set_admin_active(session, root, False, actor="ann@example.org")
     assert not set_admin_active(session, root, False, actor="ann@example.org")
     with pytest.raises(LoginFailed):
-        log_in(session, "root@example.org", PASSWORD, NOW, LockoutPolicy())
+        log_in(session, "root@example.org", PASSWORD, NOW)
     assert set_admin_active(session, root, True, actor="ann@example.org")
     changes = [(a, after) for a, _, _, after in log(session) if a in ("admin.role", "admin.disable", "admin.enable")]
     assert changes == [("admin.role", {"role": "owner"}), ("admin.disable", {"is_active": False}),
@@ -99,7 +99,7 @@ def test_a_new_password_is_checked_logged_and_never_shown(session: Session) -> N
     with pytest.raises(AdminError):
         change_admin_password(session, user, "short", actor="cli")
     change_admin_password(session, user, "a brand new long password", actor="cli")
-    assert log_in(session, "root@example.org", "a brand new long password", NOW, LockoutPolicy()).id == user.id
+    assert log_in(session, "root@example.org", "a brand new long password", NOW).id == user.id
     assert ("admin.password", "cli", str(user.id), None) in log(session)
     assert "brand new" not in repr(log(session))
 

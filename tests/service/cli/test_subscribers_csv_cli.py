@@ -85,3 +85,19 @@ def test_unusable_file_is_one_line_and_exit_2(settings: Settings, tmp_path: Path
 def test_missing_file(settings: Settings, tmp_path: Path) -> None:
     result = run_cli(settings, "subscribers", "import", str(tmp_path / "nope.csv"))
     assert result.returncode == 2 and "no such file" in result.stderr
+
+
+def test_update_mode_updates_existing_and_mails_only_new(settings: Settings, tmp_path: Path) -> None:
+    added = run_cli(settings, "subscribers", "add", "alice@example.org", "--confirmed", "--keyword", "diffusion")
+    assert added.returncode == 0, added.stderr
+    path = tmp_path / "update.csv"
+    path.write_text("email,keywords\nalice@example.org,robots\nzed@example.org,agents\n", encoding="utf-8")
+    result = run_cli(settings, "subscribers", "import", str(path), "--update")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ("imported 1 (1 pending); updated 1 existing (0 unchanged); skipped 0; "
+                                     "1 confirmation mails queued")
+    assert statuses(settings) == {"alice@example.org": "active", "zed@example.org": "pending"}
+    with session_scope(settings) as session:
+        alice = session.scalars(select(Subscriber).where(Subscriber.email == "alice@example.org")).one()
+        assert alice.preferences["keywords"] == ["robots"]
+    assert len(list((settings.broker_dir / "queue").glob("*.transactional.msg"))) == 1  # zed's, not alice's

@@ -80,3 +80,34 @@ def test_redis_limiter_matches_the_local_one(redis_url: str) -> None:
     assert limiter.hit("b@example.org", FIVE_AN_HOUR) == 0.0
     keys = redis.Redis.from_url(redis_url).keys("papermail-test:*")
     assert keys and all(b"example.org" not in k for k in keys)  # addresses are hashed
+
+
+def test_peek_counts_nothing_and_tells_what_is_left() -> None:
+    clock = Clock()
+    limiter = LocalKeyedLimiter(clock)
+    assert limiter.peek("a", FIVE_AN_HOUR) == (5, 0.0)
+    for left in (4, 3, 2, 1, 0):
+        limiter.hit("a", FIVE_AN_HOUR)
+        assert limiter.peek("a", FIVE_AN_HOUR)[0] == left
+    assert limiter.peek("a", FIVE_AN_HOUR) == (0, 720.0)
+    assert limiter.peek("a", FIVE_AN_HOUR) == (0, 720.0)  # peeking twice spends nothing
+    clock.now += 720
+    assert limiter.peek("a", FIVE_AN_HOUR) == (1, 0.0)
+    clock.now += 4 * 720
+    assert limiter.peek("a", FIVE_AN_HOUR) == (5, 0.0)
+
+
+@pytest.mark.integration
+def test_redis_peek_matches_the_local_one(redis_url: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    for key in client.keys("papermail-peek:*"):
+        client.delete(key)
+    limiter = RedisKeyedLimiter(client, prefix="papermail-peek")
+    assert limiter.peek("c@example.org", FIVE_AN_HOUR) == (5, 0.0)
+    for _ in range(5):
+        limiter.hit("c@example.org", FIVE_AN_HOUR)
+    left, wait = limiter.peek("c@example.org", FIVE_AN_HOUR)
+    assert left == 0 and 700 < wait <= 720
+    assert limiter.hit("c@example.org", FIVE_AN_HOUR) > 0

@@ -18,6 +18,7 @@ from service.storage.db import session_scope
 from service.storage.models import AdminUser, AuditLog
 from service.web.admin.auth import SESSION_COOKIE, AdminRoute
 from tests.service.web.admin.conftest import ADMIN_EMAIL, csrf_of, login, post
+from tests.service.web.admin.test_login_throttle import FakeClock, use_clock
 
 # The pages one reaches without a session: signing in, and a password reset link's page.
 OPEN = {("/admin/login", "GET"), ("/admin/login", "POST"), ("/admin/reset/{token}", "GET"),
@@ -110,18 +111,20 @@ def test_login_goes_back_to_the_page_asked_for_but_never_off_site(anonymous: Tes
     assert anonymous.post("/admin/login", data={**data, "next": "/admin//evil.example"}).headers["location"] == "/admin"
 
 
-def test_repeated_failures_lock_the_account(anonymous: TestClient) -> None:
+def test_repeated_failures_lock_the_account_for_that_client(app: FastAPI, anonymous: TestClient) -> None:
+    clock = FakeClock()
+    use_clock(app, clock)
     for _ in range(4):
         response = login(anonymous, password="wrong password, sorry")
         assert response.status_code == 401 and "Wrong address or password" in response.text
     locked = login(anonymous, password="wrong password, sorry")
-    assert locked.status_code == 429 and "locked" in locked.text
-    # The right password does not help while the lock holds...
+    assert locked.status_code == 429 and "locked" in locked.text and int(locked.headers["retry-after"]) > 0
+    # The right password does not help this client while the lock holds...
     assert login(anonymous).status_code == 429
     assert SESSION_COOKIE not in anonymous.cookies
     # ...and works once it is over.
-    with time_machine.travel(datetime.now(UTC) + timedelta(minutes=16)):
-        assert login(anonymous).status_code == 303
+    clock.now += 16 * 60
+    assert login(anonymous).status_code == 303
 
 
 def test_unknown_address_fails_like_a_wrong_password(anonymous: TestClient) -> None:

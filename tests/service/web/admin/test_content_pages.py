@@ -182,3 +182,21 @@ def test_source_edit_keeps_what_was_typed_on_an_error_then_saves(settings: Setti
         source = session.scalars(select(Source).where(Source.name == "edited")).one()
         assert (source.url, source.poll_interval_minutes) == ("http://127.0.0.1:9/daily", 90)
     assert admin.get("/admin/sources/nope").status_code == 404
+
+
+def test_import_with_update_updates_existing_subscribers(settings: Settings, admin: TestClient) -> None:
+    add_subscribers(settings, "taken@example.org")
+    token = csrf_of(admin.get("/admin/import").text)
+    assert 'name="update" value="yes"' in admin.get("/admin/import").text
+    body = "email,keywords\ntaken@example.org,robots\n"
+    report = admin.post("/admin/import/check", data={"csrf_token": token, "mode": "pending", "update": "yes"},
+                        files={"file": ("people.csv", body.encode(), "text/csv")})
+    assert report.status_code == 200 and "<strong>1</strong> existing subscriber would be updated" in report.text
+    upload_id = re.search(r'name="upload" value="([0-9a-f]+)"', report.text).group(1)  # type: ignore[union-attr]
+    done = admin.post("/admin/import/run", data={"csrf_token": csrf_of(report.text), "upload": upload_id,
+                                                 "mode": "pending", "update": "yes"})
+    assert "updated 1 existing (0 unchanged)" in done.text and "confirmation mails queued" not in done.text
+    with session_scope(settings) as session:
+        taken = session.scalars(select(Subscriber).where(Subscriber.email == "taken@example.org")).one()
+        assert taken.status == "active" and taken.preferences["keywords"] == ["robots"]
+    assert list((settings.broker_dir / "queue").glob("*.msg")) == []

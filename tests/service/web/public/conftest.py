@@ -73,6 +73,6 @@ def link_in(message: EmailMessage, purpose: str) -> str:
 def confirmed(client: TestClient, email: str, **fields: Any) -> str:
     """Subscribe and confirm EMAIL; returns the preferences page path the confirmation led to."""
     assert subscribe(client, email, **fields).status_code == 303
-    response = client.get(link_in(mails_to(email)[-1], "confirm"))
+    response = client.post(link_in(mails_to(email)[-1], "confirm"))  # the confirmation page's button
     assert response.status_code == 303
     return response.headers["location"].split("?")[0]

@@ -134,7 +134,10 @@ def test_address_change_needs_confirmation_from_the_new_mailbox(client: TestClie
     bob = row(site, "bob@example.org")
     assert bob.pending_email == "robert@example.net"  # not changed yet
     [mail] = mails_to("robert@example.net")
-    result = client.get(link_in(mail, "confirm"))
+    confirm = link_in(mail, "confirm")
+    assert "Confirm your new address" in client.get(confirm).text
+    assert row(site, "bob@example.org").pending_email == "robert@example.net"  # the GET changed nothing
+    result = client.post(confirm)
     assert result.status_code == 303 and result.headers["location"].endswith("?done=address")
     moved = row(site, "robert@example.net")
     assert moved.id == bob.id and moved.pending_email is None
@@ -173,3 +176,11 @@ def test_new_link_requests_are_rate_limited_per_address(client: TestClient) -> N
     assert statuses == [303, 303, 303, 429]
     token = csrf_token(client.get("/links").text, "/links")
     assert client.post("/links", data={"csrf_token": token, "email": "x"}).status_code == 422
+
+
+def test_address_change_to_an_undeliverable_address_says_why(client: TestClient, site: Settings) -> None:
+    page = confirmed(client, "bob@example.org")
+    response = post_form(client, page, f"{page}/email", {"email": "josé@example.com"})
+    assert response.status_code == 422 and "before the @ (é)" in response.text
+    assert row(site, "bob@example.org").pending_email is None
+    assert mails_to("josé@example.com") == []
