@@ -29,6 +29,9 @@ _FORBIDDEN_IN_HEADER = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]")
 _SAFE_URL = re.compile(r"https?://[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+;=%]+")
 _KIND = re.compile(r"[a-z][a-z0-9-]{0,30}")
 MAX_URL_LENGTH = 900  # a header line must stay under SMTP's 998
+# Mail streams: providers judge digests and account mail (confirm, welcome, "already", new links)
+# apart, so a bad day for one cannot sink the other. Each has its own List-Id and Feedback-ID.
+DIGEST_STREAM, TRANSACTIONAL_STREAM = "digests", "transactional"
 
 
 class MessageError(ValueError):
@@ -130,6 +133,23 @@ def list_unsubscribe_value(url: str, token: str, domain: str) -> str:
     return f"<{_check_url(url)}>, <mailto:unsubscribe@{domain}?subject={subject}>"
 
 
+def stream_of(kind: str) -> str:
+    return DIGEST_STREAM if kind == "digest" else TRANSACTIONAL_STREAM
+
+
+def list_id_value(kind: str, domain: str) -> str:
+    """RFC 2919 List-Id: ``papermail digest <digest.DOMAIN>`` (unchanged since the first release,
+    readers' filters use it) or ``papermail transactional <transactional.DOMAIN>``."""
+    name = "digest" if stream_of(kind) == DIGEST_STREAM else TRANSACTIONAL_STREAM
+    return f"papermail {name} <{name}.{domain}>"
+
+
+def feedback_id_value(kind: str, domain: str) -> str:
+    """Gmail's ``Feedback-ID: a:b:c:SenderId``: the kind, its stream, the product, then the sending
+    domain as the constant SenderId, so Postmaster Tools reports spam rates per kind and stream."""
+    return f"{kind}:{stream_of(kind)}:papermail:{domain}"
+
+
 def _normalise_newlines(body: str) -> str:
     return body.replace("\r\n", "\n").replace("\r", "\n")
 
@@ -144,6 +164,8 @@ class MessageFields:
     message_id: str
     kind: str
     list_unsubscribe: str | None  # the List-Unsubscribe value; None for transactional mail
+    list_id: str | None  # with list_unsubscribe only
+    feedback_id: str
     delivery_id: int | None
     text: str
     html: str
@@ -204,6 +226,8 @@ def check_fields(
         message_id=make_message_id(message_key, sender.domain, kind=kind, delivery_id=delivery_id),
         kind=kind,
         list_unsubscribe=list_unsubscribe,
+        list_id=list_id_value(kind, sender.domain) if list_unsubscribe is not None else None,
+        feedback_id=feedback_id_value(kind, sender.domain),
         delivery_id=int(delivery_id) if delivery_id is not None else None,
         text=_normalise_newlines(text),
         html=_normalise_newlines(html),

@@ -1,7 +1,9 @@
 """MJML → Jinja HTML template, compiled once per distinct source and cached by content hash.
 
-The MJML sources hold Jinja (``{{ … }}`` in text, loops and ifs wrapped in ``<mj-raw>``); MRML
-leaves both alone, so one compile yields a Jinja template that is then filled per recipient.
+The MJML sources hold Jinja (``{{ … }}`` and ``{% … %}`` inside ``mj-text``/``mj-raw``); MRML
+leaves it alone, so one compile yields a Jinja template that is then filled per recipient. The
+compile also inlines the ``<mj-style inline="inline">`` CSS and makes the HTML ASCII in short
+lines (service.rendering.inline): all of it once per source, cached, never per recipient.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ from pathlib import Path
 
 import mjml
 
+from service.rendering.inline import InlineError, finish, take_inline_styles
+
+_INDENT = re.compile(r"\n[ \t]+")
 INCLUDE = re.compile(r'<mj-include\s+path="(?P<path>[^"]+)"\s*/>')
 MAX_INCLUDE_DEPTH = 8
 
@@ -44,18 +49,30 @@ def expand_includes(source: str, base_dir: Path, root: Path, depth: int = 0) -> 
 
 def content_key(source: str) -> str:
     # The MRML version is part of the key: an upgrade must not serve HTML compiled by the old one.
-    return hashlib.sha256(f"{_MRML_VERSION}\0{source}".encode()).hexdigest()
+    # So are the inliner's and this module's finishing steps (FINISH_VERSION).
+    return hashlib.sha256(f"{_MRML_VERSION}\0{_INLINER_VERSION}\0{FINISH_VERSION}\0{source}".encode()).hexdigest()
 
 
 def compile_mjml(source: str) -> str:
-    """One MRML compile; checks that no MJML tag survived (a typo'd tag would reach the reader)."""
+    """One MRML compile, then the CSS inlined and the lines broken (service.rendering.inline);
+    checks that no MJML tag survived (a typo'd tag would reach the reader)."""
+    source, css = take_inline_styles(dedent_lines(source))
     try:
         html = mjml.mjml2html(source, disable_comments=True)
     except ValueError as exc:
         raise TemplateError(f"MJML did not compile: {exc}") from exc
     if "<mj-" in html:
         raise TemplateError("compiled HTML still contains an <mj- tag")
-    return html
+    try:
+        return finish(html, css)
+    except InlineError as exc:
+        raise TemplateError(str(exc)) from exc
+
+
+def dedent_lines(source: str) -> str:
+    """Indentation removed: inside ``mj-text`` MRML keeps it byte for byte, ten times per digest,
+    and whitespace after a line break renders as nothing (our templates have no ``<pre>``)."""
+    return _INDENT.sub("\n", source)
 
 
 class MjmlCompiler:
@@ -98,13 +115,15 @@ class MjmlCompiler:
         os.replace(tmp, self.cache_dir / f"{key}.html")
 
 
-def _mrml_version() -> str:
+def _version(package: str) -> str:
     from importlib.metadata import PackageNotFoundError, version
 
     try:
-        return version("mjml-python")
+        return version(package)
     except PackageNotFoundError:
         return "unknown"
 
 
-_MRML_VERSION = _mrml_version()
+FINISH_VERSION = "2"  # bump when compile_mjml's output changes for the same source
+_MRML_VERSION = _version("mjml-python")
+_INLINER_VERSION = _version("css-inline")

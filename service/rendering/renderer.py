@@ -25,8 +25,10 @@ from service.rendering.environment import (
 
 SUBJECT_LIMIT = 78
 PREHEADER_LIMIT = 140
-# Invisible filler after the preheader so inbox previews don't run on into the body text.
-PREHEADER_PAD = Markup("&#847;&zwnj;&nbsp;" * 40)
+# Invisible filler after the preheader so inbox previews don't run on into the body text. The
+# preheader's div (templates/email/_base/header.mjml) hides it without a colour or font-size
+# trick: MRML's mj-preview uses white 1px text, which SpamAssassin scores as low contrast.
+PREHEADER_PAD = Markup("&#847;&zwnj;&nbsp;" * 20)
 _UNSAFE_SPACE = re.compile(r"[\s\x00-\x1f\x7f\u2028\u2029]+")
 
 

@@ -78,7 +78,7 @@ def test_thumbs_up_from_the_html_part_records_a_vote_and_undo_takes_it_back(
     email = f"voter{width}@example.org"
     reader_id = reader_with_a_digest(settings, email)
     html = html_part_of_digest(settings, email)
-    found = re.search(rf'<a href="({re.escape(url)}/vote/[^"]+)">👍 More like this</a>', html)
+    found = re.search(rf'<a href="({re.escape(url)}/vote/[^"]+)"[^>]*>(?:👍|&#128077;) More like this</a>', html)
     assert found, html[:2000]
     vote_url = found.group(1)
     paper_id = read_vote_token(settings, vote_url.rsplit("/", 1)[1]).paper_id

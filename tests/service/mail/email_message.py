@@ -54,9 +54,10 @@ def build_message(sender: SenderIdentity, **args: Unpack[MessageArgs]) -> EmailM
     if sender.reply_to is not None:
         message["Reply-To"] = sender.reply_to
     if fields.list_unsubscribe is not None:
-        message["List-Id"] = f"papermail {fields.kind} <{fields.kind}.{sender.domain}>"
+        message["List-Id"] = fields.list_id
         message["List-Unsubscribe"] = fields.list_unsubscribe
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message["Feedback-ID"] = fields.feedback_id
     message["Auto-Submitted"] = "auto-generated"
     if fields.delivery_id is not None:
         message["X-Papermail-Delivery"] = str(fields.delivery_id)

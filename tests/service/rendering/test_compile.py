@@ -94,8 +94,9 @@ def test_includes_cannot_leave_the_templates_directory(tmp_path: Path) -> None:
 
 
 def test_included_sections_keep_the_body_width() -> None:
-    # Why we inline includes ourselves: every section of the digest is 600px wide, footer too.
+    # Why we inline includes ourselves: the digest's one section is 600px wide, footer included.
     html = render_digest(digest(1), EmailRenderer()).html
-    sections = re.findall(r'<div style="([^"]*margin:0px auto[^"]*)"', html)
-    assert len(sections) == 6  # header ×2, intro, papers, footer ×2
+    sections = re.findall(r'<div class="card" style="([^"]*margin:0px auto[^"]*)"', html)
+    assert len(sections) == 1  # one card: intro, the papers and the footer
     assert all("max-width:600px" in style for style in sections)
+    assert html.index("Your papers for") < html.index("papermail, 1 Example Street") < html.index("</table>", -400)
