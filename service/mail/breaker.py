@@ -199,7 +199,8 @@ class RedisBreaker:
     AWAY_SECONDS = 5.0
     TTL_SECONDS = 24 * 3600
 
-    def __init__(self, client: redis.Redis, key: str, policy: Policy, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, client: redis.Redis, key: str, policy: Policy,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.policy = policy
         self._client = client
         self._key = key

@@ -219,6 +219,37 @@ def test_breaker_opens_while_the_relay_is_down_and_closes_when_it_is_back(smtp_s
     backend.close()
 
 
+@pytest.mark.integration
+def test_workers_sharing_the_redis_breaker_pause_together_and_resume_together(smtp_sink: SmtpSink,
+                                                                               redis_url: str) -> None:
+    import redis
+
+    port, key = smtp_sink.port, "test:relay-breaker:shared"
+    # two workers' backends, each with its own Redis client on the one shared record
+    one, other = (CountingBackend(host="127.0.0.1", port=port, timeout=5,
+                                  breaker=RedisBreaker(redis.Redis.from_url(redis_url), key, FAST)) for _ in range(2))
+    smtp_sink.stop()
+    for _ in range(3):
+        with pytest.raises(DeliveryError):
+            one.send("a@example.org", "b@example.org", MESSAGE)
+    assert one.breaker is not None and one.breaker.state().is_open
+    with pytest.raises(RelayPaused):  # the other worker never saw the relay fail, and does not try it
+        other.send("a@example.org", "c@example.org", MESSAGE)
+    assert other.attempts == []
+
+    restart(smtp_sink, port)
+    started = time.monotonic()
+    send_through_breaker(other, LocalRateLimiter(1000), "a@example.org", "c@example.org", MESSAGE,
+                         still_wanted=lambda: time.monotonic() - started < 10)
+    assert time.monotonic() - started < 2.0  # the first probe after the relay's return closes it
+    assert len(other.attempts) == 1
+    assert one.breaker.state() == CLOSED  # closed for the first worker too, by the other's probe
+    one.send("a@example.org", "d@example.org", MESSAGE)
+    assert [m.rcpt_tos for m in smtp_sink.messages] == [["c@example.org"], ["d@example.org"]]
+    for backend in (one, other):
+        backend.close()
+
+
 def test_healthz_shows_the_breaker_open(tmp_path: Path) -> None:
     from service.mail.breaker import snapshot_path
     from service.storage import migrate
