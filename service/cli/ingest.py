@@ -7,10 +7,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import typer
-from rich.progress import Progress
 from sqlalchemy import select
 
 from config.settings import Settings, get_settings
+from service.cli.progress import progress
 from service.cli.errors import UsageError
 from service.storage.db import session_scope
 from service.ingest.fetch import FetchError
@@ -97,6 +97,6 @@ def backfill(settings: Settings, source: str, since: date) -> PollSummary:
     days = list(days_between(since, date.today()))
     if not days:
         raise UsageError(f"--since {since} is in the future")
-    with Progress(transient=True) as progress:
-        task = progress.add_task(f"{source} since {since}", total=len(days))
-        return backfill_hf(settings, source, since, on_day=lambda day, _summary: progress.advance(task))
+    with progress() as shown:
+        task = shown.add_task(f"{source} since {since}", total=len(days))
+        return backfill_hf(settings, source, since, on_day=lambda day, _summary: shown.advance(task))

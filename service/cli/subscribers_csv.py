@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 
 from config.settings import get_settings
 from service.actions.subscribers import import_subscribers, note_export
+from service.cli.progress import progress
 from service.cli.errors import UsageError
 from service.cli.subscribers import app
 from service.storage.db import session_scope
@@ -55,13 +55,12 @@ def import_csv(
             rows = parse_rows(handle, topics, settings.default_timezone)
         except CsvFormatError as exc:
             raise UsageError(f"{file}: {exc}") from None
-        # Progress goes to stderr so that stdout stays the report.
-        with Progress(TextColumn("importing" if not dry_run else "checking"), BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn(), console=Console(stderr=True), transient=True) as progress:
-            task = progress.add_task("rows", total=total)
+        with progress(TextColumn("importing" if not dry_run else "checking"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn()) as shown:
+            task = shown.add_task("rows", total=total)
             report = import_subscribers(
                 settings, rows, confirmed=confirmed, dry_run=dry_run, now=datetime.now(UTC), actor="cli",
-                source_name=file.name, on_row=lambda line: progress.update(task, completed=line),
+                source_name=file.name, on_row=lambda line: shown.update(task, completed=line),
                 confirm=queue.send_confirmations if queue is not None else None, update=update,
             )
     for issue in report.issues[:MAX_ISSUES_SHOWN]:

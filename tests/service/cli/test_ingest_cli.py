@@ -115,7 +115,7 @@ def test_since_backfills_day_by_day_until_an_empty_page(tmp_path: Path, server: 
     server.script("/api/daily_papers", *script)
     result = run_cli(settings, "ingest", "--since", since.isoformat())
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "hf-daily: fetched 6, new 6, updated 0, unchanged 0, errors 0"
+    assert result.stdout == "hf-daily: fetched 6, new 6, updated 0, unchanged 0, errors 0\n"  # no progress residue
     asked = [(r.query["date"], r.query["p"], r.query["sort"], r.query["limit"]) for r in server.seen("/api/daily_papers")]
     days = [(since + timedelta(days=d)).isoformat() for d in range(3)]
     assert asked == [(day, str(page), "trending", "2") for day in days for page in range(3)]
