@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import cast
 
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session
 
 from service.digests.schedule import Frequency, first_window_start
@@ -113,6 +113,13 @@ INDEX_REUSE = timedelta(minutes=2)
 _indexes: dict[str, _CachedIndex] = {}
 
 
+def _expired(papers: Mapping[int, Paper]) -> bool:
+    """True once the session that loaded the rows rolled back (a batch that raised): it expires
+    every row it loaded, and a detached expired row raises on the next read. One row tells."""
+    sample = next(iter(papers.values()), None)
+    return sample is not None and bool(inspect(sample).expired_attributes)
+
+
 def batch_index(session: Session, now: datetime, lookback: timedelta) -> tuple[PaperIndex, dict[int, Paper]]:
     """``build_index``, reused across batches in one process while one cheap aggregate query
     says the window's papers are the same (loading and indexing them costs ~100 ms a batch)."""
@@ -123,7 +130,8 @@ def batch_index(session: Session, now: datetime, lookback: timedelta) -> tuple[P
     ).one())
     database = str(session.get_bind().engine.url)
     cached = _indexes.get(database)
-    if cached and cached.fingerprint == fingerprint and abs(now - cached.index.now) < INDEX_REUSE:
+    if (cached and cached.fingerprint == fingerprint and abs(now - cached.index.now) < INDEX_REUSE
+            and not _expired(cached.papers)):
         return cached.index, cached.papers
     index, papers = build_index(session, now, lookback)
     _indexes[database] = _CachedIndex(fingerprint, index, papers)

@@ -101,6 +101,17 @@ def test_the_index_is_reused_while_the_window_is_unchanged(world: Settings) -> N
     ]
 
 
+def test_a_batch_that_raised_does_not_leave_its_rows_to_the_next(world: Settings) -> None:
+    """The rows a failed batch loaded are expired by its rollback: the next batch rebuilds."""
+    with pytest.raises(RuntimeError), session_scope(world) as session:
+        index, _ = batch_index(session, FRIDAY, WEEK)
+        raise RuntimeError("the batch failed")
+    with session_scope(world) as session:
+        again, papers = batch_index(session, FRIDAY + INDEX_REUSE / 2, WEEK)
+    assert again is not index
+    assert "Thursday's paper on robots" in {p.title for p in papers.values()}  # readable, not expired
+
+
 def test_a_new_paper_or_an_old_index_is_rebuilt(world: Settings) -> None:
     with session_scope(world) as session:
         index, _ = batch_index(session, FRIDAY, WEEK)
