@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
+from rich.console import Console
 from rich.progress import Progress
 
 from config.settings import get_settings
@@ -67,16 +69,23 @@ def preview(
 
 
 @app.command("run")
-def run(at: str = typer.Option(None, "--at", help="Plan as if at this ISO date-time (default: now).")) -> None:
+def run(
+    at: str = typer.Option(None, "--at", help="Plan as if at this ISO date-time (default: now)."),
+    processes: int = typer.Option(0, "--processes", min=0, help="Send over this many processes (0: one per core)."),
+) -> None:
     """Plan and send every digest due, in the foreground (no worker needed)."""
     settings = get_settings()
     upgrade(settings)
     now = parse_at(at)
-    with Progress(transient=True) as progress:
+    # On stderr, and only on a terminal: rich's live display left a blank first line on stdout
+    # when piped, and stdout is the counts line that scripts read.
+    console = Console(stderr=True)
+    with Progress(transient=True, console=console, disable=not console.is_terminal) as progress:
         task = progress.add_task("sending digests", total=None)
         summary, outcome = run_foreground(
             settings, now, DeliveryTools.from_settings(settings),
             on_batch=lambda batch: progress.advance(task, batch.sent + batch.skipped + batch.failed),
+            processes=processes or os.cpu_count() or 1,
         )
     typer.echo(
         f"claimed {summary.claimed}, sent {outcome.sent}, skipped {outcome.skipped}, failed {outcome.failed}, "

@@ -9,11 +9,23 @@ from datetime import date
 from config.settings import Settings
 from service.catalog.slugs import paper_path
 from service.matching.explain import reason_lines
-from service.matching.records import Match
+from service.matching.records import Match, TopicReason
 from service.storage.models import Paper, Subscriber
 from service.rendering import DigestContext, DigestLinks, DigestPaper, Sender
-from service.rendering.snippet import term_spans
+from service.rendering.snippet import Span, term_spans
 from service.subscribers.tokens import link, make_token, token_url, vote_link
+
+
+def evidence_spans(text: str, evidence: Sequence[TopicReason]) -> list[Span]:
+    """Where TEXT holds the terms of any of these topics' evidence, in text order.
+
+    One ``term_spans`` call (cached there) per topic: a paper's evidence for a topic is the same
+    for every reader, while the set of topics a reader matched it by is not. Asked with all the
+    reader's terms at once, the cache missed for a third of the papers (a tokenised abstract each);
+    asked per topic, it misses once per paper and topic."""
+    if len(evidence) == 1:
+        return list(term_spans(text, sorted(evidence[0].terms)))
+    return sorted({span for e in evidence for span in term_spans(text, sorted(e.terms))})
 
 
 def digest_paper(paper: Paper, match: Match, topic_names: Mapping[str, str],
@@ -21,10 +33,10 @@ def digest_paper(paper: Paper, match: Match, topic_names: Mapping[str, str],
     reasons = match.reasons
     title_spans = [span for hit in reasons.terms if hit.field == "title" for span in hit.spans]
     abstract_spans = [span for hit in reasons.terms if hit.field == "abstract" for span in hit.spans]
-    evidence = [term for e in reasons.evidence for term in e.terms]  # why it is in a topic: marked too
-    if evidence:
-        title_spans += term_spans(paper.title, evidence)
-        abstract_spans += term_spans(paper.abstract, evidence)
+    # Why it is in a topic: marked too.
+    if reasons.evidence:
+        title_spans += evidence_spans(paper.title, reasons.evidence)
+        abstract_spans += evidence_spans(paper.abstract, reasons.evidence)
     return DigestPaper(
         title=paper.title,
         url=paper.hf_url or paper.abs_url,

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.settings import Settings
@@ -36,6 +36,39 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # address must not survive in the file (see checkpoint_wal for the WAL's copies).
     cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
+
+
+def ledger_connection(engine: Engine) -> Connection:
+    """A connection for a stream of small commits (a worker recording its sends).
+
+    PostgreSQL: autocommit, so each statement is one round trip (no BEGIN/COMMIT); psycopg
+    prepares a statement server-side from its fifth execution, so the ledger's few fixed
+    statements are parsed and planned once per connection.
+
+    SQLite: ``synchronous=NORMAL`` on this connection only (WAL mode). A commit then writes the
+    WAL without waiting for fsync (2.2 ms a commit on this machine's disk, 0.02 ms without): a
+    crash of the process loses nothing, a power loss or kernel crash can lose the last commits
+    before the WAL reached the disk. For the ledger that means digests recorded as sent in those
+    last moments are found 'sending' again and re-sent with the same Message-ID (receivers drop
+    the copy); the claim rows were committed with full durability before, so nobody is skipped.
+    ``close_ledger_connection`` puts the pooled connection back to the default."""
+    if engine.dialect.name == "postgresql":
+        return engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    connection = engine.connect()
+    if engine.dialect.name == "sqlite":
+        connection.exec_driver_sql("PRAGMA synchronous=NORMAL")
+        connection.commit()
+    return connection
+
+
+def close_ledger_connection(connection: Connection) -> None:
+    if connection.dialect.name == "sqlite" and not connection.invalidated:
+        try:
+            connection.exec_driver_sql("PRAGMA synchronous=FULL")  # the pool's next user expects it
+            connection.commit()
+        except Exception:
+            connection.invalidate()  # never back into the pool in an unknown state
+    connection.close()
 
 
 def checkpoint_wal(settings: Settings) -> None:

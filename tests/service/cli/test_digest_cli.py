@@ -83,7 +83,7 @@ def test_run_sends_what_is_due_once(with_fixture_papers: Settings) -> None:
     send_at = (datetime.now(UTC) + timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
     run_cli(outbox_settings, "subscribers", "add", "dave@example.org", "--confirmed", "--send-hour", str(send_at.hour))
     early = run_cli(outbox_settings, "digest", "run", "--at", (send_at - timedelta(minutes=1)).isoformat())
-    assert early.stdout.strip().splitlines()[-1] == "claimed 0, sent 0, skipped 0, failed 0, deferred 0"
+    assert early.stdout == "claimed 0, sent 0, skipped 0, failed 0, deferred 0\n"  # no blank line before it
     due = run_cli(outbox_settings, "digest", "run", "--at", send_at.isoformat())
     assert due.returncode == 0, due.stderr
     assert due.stdout.strip().splitlines()[-1] == "claimed 1, sent 1, skipped 0, failed 0, deferred 0"
@@ -113,6 +113,11 @@ def test_demo_fills_the_outbox_and_is_idempotent(tmp_path: Path) -> None:
     assert {str(e.message()["To"]) for e in entries} == {
         "alice@example.org", "bob@example.org", "carol@example.org", "dave@example.org", "erin@example.org"
     }
+    assert "nothing new" not in first.stdout
     second = run_cli(settings, "demo")
     assert "digests: 0 sent" in second.stdout
     assert len(list_outbox(settings.outbox_dir)) == 5
+    # The second run says why it added and sent nothing, and how to start over.
+    assert "0 added; 5 were already there" in second.stdout
+    assert "each demo reader already has today's digest (5 sent by earlier runs" in second.stdout
+    assert "PAPERMAIL_DATA_DIR=./var-demo make demo" in second.stdout
