@@ -107,7 +107,7 @@ class Digest:
     delivery: Delivery
     subscriber: Subscriber
     empty_digest: str
-    matches: list[Match]
+    matches: Sequence[Match]
 
 
 @dataclass

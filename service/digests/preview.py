@@ -44,7 +44,7 @@ def _ranked(
     if limit is not None:
         request = replace(request, limit=limit)
     [matches] = match_many([request], index)
-    return matches, papers
+    return list(matches), papers
 
 
 def preview_digest(settings: Settings, email: str, now: datetime, renderer: EmailRenderer | None = None) -> RenderedEmail:

@@ -25,7 +25,7 @@ LOOKUP_CHUNK = 500
 # Topics depend on these: a change to any of them re-classifies the paper.
 CLASSIFIED_FROM = frozenset({"title", "abstract", "categories", "primary_category"})
 # The paper's term counts (its vector, service/matching/vectors.py) depend on these.
-VECTORISED_FROM = frozenset({"title", "abstract"})
+VECTORISED_FROM = frozenset({"title", "abstract", "categories"})
 
 
 @dataclass
@@ -67,7 +67,7 @@ def upsert_papers(
         paper = known.get(incoming.uid)
         if paper is None:
             paper = Paper(**new_row(incoming, source_name, now.date()), first_seen_at=now, updated_at=now)
-            paper.term_counts = term_counts(paper.title, paper.abstract or "")
+            paper.term_counts = term_counts(paper.title, paper.abstract or "", paper.categories or ())
             session.add(paper)
             counts.new += 1
             created.append(paper)
@@ -81,7 +81,7 @@ def upsert_papers(
         for name, value in changes.items():
             setattr(paper, name, value)
         if VECTORISED_FROM & changes.keys() or not is_current(paper.term_counts):
-            paper.term_counts = term_counts(paper.title, paper.abstract or "")
+            paper.term_counts = term_counts(paper.title, paper.abstract or "", paper.categories or ())
         paper.updated_at = now
         counts.updated += 1
         if CLASSIFIED_FROM & changes.keys() or paper.taxonomy_version != taxonomy.version:

@@ -94,13 +94,13 @@ class Features:
             matrix = self._matrix = sp.csr_matrix((data, indices, indptr), shape=(len(sizes), self.columns))
         return matrix
 
-    def weigh(self, rows: list[int], ptr: list[int], m: int) -> np.ndarray:
+    def weigh(self, rows: np.ndarray, ptr: np.ndarray, m: int) -> np.ndarray:
         """Σ of the named rows per reader (rows[ptr[r]:ptr[r+1]] for reader r) over the first
         ``m`` columns, dense. While all features fit in ``DENSE_LIMIT`` values they are kept
         dense; beyond, only the rows this group of readers uses are made dense, so memory
         follows their features, not every feature the index knows."""
         readers = len(ptr) - 1
-        if not rows:
+        if not len(rows):
             return np.zeros((readers, m), dtype=np.float32)
         if len(self._indices) * self.columns <= DENSE_LIMIT:
             dense = self._dense.get(m)
@@ -166,6 +166,8 @@ class PaperIndex:
         self.profile_row: dict[int, int] = {}  # paper id → kernel row
         self.profile_titles: dict[int, str] = {}
         self.kernel = np.zeros((0, n), dtype=np.float32)
+        # the kernel's rows as TF-IDF vectors (rows × terms): the profile's terms are picked from them
+        self.profile_matrix: sp.csr_matrix = sp.csr_matrix((0, 0), dtype=np.float32)
         self._kernel_prefix: dict[int, np.ndarray] = {}
         self._profile_row_of = IdTable([], [])
 
@@ -285,7 +287,7 @@ class PaperIndex:
     def vectors(self) -> PaperVectors:
         """TF-IDF of the window's papers, fitted when a reader with a profile first needs it."""
         if self._vectors is None:
-            self._vectors = PaperVectors([counts_of(p.term_counts, p.title, p.abstract) for p in self.papers])
+            self._vectors = PaperVectors([counts_of(p.term_counts, p.title, p.abstract, p.categories) for p in self.papers])
         return self._vectors
 
     def add_profile_papers(self, papers: Iterable[ProfilePaper | IndexedPaper]) -> None:
@@ -298,9 +300,11 @@ class PaperIndex:
         similar = self.vectors.similarity(rows)
         start = self.kernel.shape[0]
         kernel = np.vstack([self.kernel, similar])
+        matrix = rows if not start else sp.vstack([self.profile_matrix, rows], format="csr")
         for offset, paper in enumerate(chosen):
             self.profile_titles[paper.id] = paper.title
         # readers in other threads may be reading: publish the rows only once they exist
+        self.profile_matrix = matrix
         self.kernel = kernel
         self._kernel_prefix = {}
         self.profile_row.update((p.id, start + i) for i, p in enumerate(chosen))

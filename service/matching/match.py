@@ -1,49 +1,64 @@
 """``match_many``: every reader's ranked papers, scored as ``score.py`` says, for a whole batch.
 
-Readers are grouped by window (how many of the newest columns they see) and scored a chunk at a
-time as matrices of readers × papers:
+The batch's requests are first laid out as flat columns (``_Readers``: each reader's feature
+rows, profile weights, own and already sent papers, one after the other), in one pass over the
+requests; readers are ordered by window (how many of the newest columns they see), so that
+readers seeing the same columns are neighbours. Then a chunk of neighbours at a time is scored
+as matrices of readers × papers:
 
 1. said = readers × features (keyword and author weights, all 1) @ features × papers (points);
    inferred = the same product over topics, capped at ``score.MAX_TOPICS``;
 2. profile = readers × kernel rows (Rocchio weights) @ kernel (cosines), standardised per reader;
 3. candidates: the rules of ``score.py`` as boolean masks (window, upvotes, sources, exclusions,
    already sent or voted on);
-4. top k per reader by score, then tie-break rank, with ``argpartition``; one ``Match`` per pick.
+4. top k per reader by score, then tie-break rank, with ``argpartition``.
 
-Reasons and parts are worked out per match on first access (an ``_Explainer`` shared by one
-reader's matches), so planning pays for ids and scores only.
+Each reader gets a ``Ranked`` (``ranked.py``): the picked columns and scores, turned into
+``Match`` objects when first read, whose reasons and parts are worked out on first access. So
+planning pays for ids and scores only.
 """
 
 from __future__ import annotations
 
 import gc
-from collections.abc import Sequence
-from itertools import groupby
+from bisect import bisect_left, bisect_right
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from itertools import chain
+from operator import add, attrgetter
 
 import numpy as np
 import scipy.sparse as sp
 
 from service.matching import score
+from service.matching.rocchio import few_liked, profile_similarity
 from service.matching.index import PaperIndex, term_of
-from service.matching.records import Liked, Match, MatchRequest, Reasons, SeedKind, TermHit
-from service.matching.terms import normalise_author
+from service.matching.ranked import Picks, Ranked
+from service.matching.records import MatchRequest, Profile, Reasons
 
-CHUNK = 256  # readers per product: their readers × papers arrays stay in the CPU's cache
+# Readers per chunk: their readers × papers arrays (float64 keys: 2 MB at 500 papers) stay near
+# the CPU; larger chunks spread the fixed cost of each numpy and scipy call over more readers
+# (bench/match.py: 512 ~5-10 % faster than 256, 1024 no better; notes/helper-H6.md).
+CHUNK = 512
 # Far beyond any score a reader can reach (50 keywords in title and abstract: 400), and small
-# enough that float64 still tells tie-break ranks apart at this magnitude.
+# enough that float32 keeps scores exact after subtracting it (multiples of 1/1024 below 2**13).
 OUT_OF_RANK = 4096.0
 TRENDING = Reasons(trending=True)
 NO_REASONS = Reasons()
-_new = object.__new__
+EVERY = 1 << 62  # as a number of matches wanted: every candidate
+# The preferences matching reads, fetched in one call per reader (pydantic attributes are slow)
+_PREFERENCES = attrgetter("keywords", "authors", "topics", "exclude", "min_upvotes", "sources")
+NO_PICKS = Picks(np.zeros((0, 0), dtype=np.int64), np.zeros((0, 0), dtype=np.float32), None)
 
 
-def match_many(requests: Sequence[MatchRequest], index: PaperIndex, *, with_reasons: bool = True) -> list[list[Match]]:
-    """One ranked list of matches per request, in request order.
+def match_many(requests: Sequence[MatchRequest], index: PaperIndex, *, with_reasons: bool = True) -> list[Ranked]:
+    """One ranked sequence of matches per request, in request order.
 
     ``with_reasons=False`` leaves every ``Match.reasons`` empty (trending still flagged): for
     callers that only need the papers and scores, such as deciding which digests are empty.
-    The profile papers of the requests must be in the index (``PaperIndex.add_profile_papers``)
-    unless they are window papers; others count as unknown and weigh nothing.
+    Keywords, authors and topics new to the index are looked up first, and so are the window
+    papers the profiles name; other profile papers must be in the index already
+    (``PaperIndex.add_profile_papers``), else they count as unknown and weigh nothing.
 
     The cyclic garbage collector is paused meanwhile: matching allocates many small objects and
     no reference cycles, and each collection pass would walk all results so far.
@@ -51,277 +66,285 @@ def match_many(requests: Sequence[MatchRequest], index: PaperIndex, *, with_reas
     paused = gc.isenabled()
     gc.disable()
     try:
-        results: list[list[Match]] = [[] for _ in requests]
         if not index.size or not requests:
-            return results
-        _prepare(requests, index)
+            return [Ranked(index, r, NO_PICKS, 0, 0, None) for r in requests]
+        results: list[Ranked | None] = [None] * len(requests)
         widths: dict[object, int] = {}
         width = [widths.get(r.since) or widths.setdefault(r.since, index.window(r.since)) for r in requests]
         order = sorted(range(len(requests)), key=width.__getitem__)
-        for m, group in groupby(order, key=width.__getitem__):
-            if m == 0:
-                continue
-            members = list(group)
-            for start in range(0, len(members), CHUNK):
-                chunk = members[start : start + CHUNK]
-                for i, matches in zip(chunk, _rank(index, [requests[i] for i in chunk], m, with_reasons), strict=True):
-                    results[i] = matches
-        return results
+        sorted_width = [width[i] for i in order]
+        readers = _Readers.of(requests, np.array(order, dtype=np.int64), index)
+        start = bisect_left(sorted_width, 1)  # an empty window matches nothing
+        while start < len(order):
+            m = sorted_width[start]
+            end = min(start + CHUNK, bisect_right(sorted_width, m, lo=start))
+            for i, ranked in zip(order[start:end], _rank(index, readers, start, end, m, with_reasons), strict=True):
+                results[i] = ranked
+            start = end
+        return [Ranked(index, requests[i], NO_PICKS, 0, 0, None) if r is None else r for i, r in enumerate(results)]
     finally:
         if paused:
             gc.enable()
 
 
-def match_one(request: MatchRequest, index: PaperIndex, with_reasons: bool = True) -> list[Match]:
+def match_one(request: MatchRequest, index: PaperIndex, with_reasons: bool = True) -> Ranked:
     return match_many([request], index, with_reasons=with_reasons)[0]
 
 
-def _prepare(requests: Sequence[MatchRequest], index: PaperIndex) -> None:
-    """Look up, once for the batch, every keyword, author, topic and profile paper new to the index."""
-    known_raw = index.excluded.by_raw
-    raws: dict[str, None] = {}
-    authors: dict[str, None] = {}
-    slugs: dict[str, None] = {}
-    profile_ids: set[int] = set()
-    for request in requests:
-        prefs = request.preferences
-        for raw in prefs.keywords:
-            if raw not in known_raw:
-                raws[raw] = None
-        for raw in prefs.exclude:
-            if raw not in known_raw:
-                raws[raw] = None
-        authors.update(dict.fromkeys(prefs.authors))
-        slugs.update(dict.fromkeys(prefs.topics))
-        if not request.profile.empty:
-            profile_ids.update(request.profile.known)
-    index.add_keywords(t for t in map(term_of, raws) if t is not None)
+@dataclass(frozen=True, slots=True)
+class _Ragged:
+    """Values of many readers one after the other: reader r's are ``values[ptr[r]:ptr[r + 1]]``."""
+
+    values: np.ndarray
+    ptr: np.ndarray  # int64, one more than there are readers
+
+    @classmethod
+    def of(cls, values: np.ndarray, counts: Sequence[int] | np.ndarray) -> _Ragged:
+        return cls(values, np.concatenate([[0], np.cumsum(counts, dtype=np.int64)]))
+
+    @classmethod
+    def of_ids(cls, ids: Sequence[Collection[int]]) -> _Ragged:
+        counts = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
+        return cls.of(np.fromiter(chain.from_iterable(ids), dtype=np.int64, count=int(counts.sum())), counts)
+
+    def take(self, order: np.ndarray) -> tuple[_Ragged, np.ndarray]:
+        """Readers ``order[0]``, ``order[1]``, ... one after the other; and where each of their
+        values was in ``values`` (to reorder arrays aligned with them alike)."""
+        starts = self.ptr[:-1][order]
+        counts = self.ptr[1:][order] - starts
+        ptr = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)])
+        at = np.repeat(starts - ptr[:-1], counts) + np.arange(ptr[-1])
+        return _Ragged(self.values[at], ptr), at
+
+    def readers(self) -> np.ndarray:
+        """The reader of each value."""
+        return np.repeat(np.arange(len(self.ptr) - 1), np.diff(self.ptr))
+
+    def chunk(self, start: int, end: int) -> tuple[np.ndarray, np.ndarray]:
+        """(values, ptr) of readers start..end-1, the ptr counted from their first value."""
+        ptr = self.ptr[start : end + 1]
+        return self.values[ptr[0] : ptr[-1]], ptr - ptr[0]
+
+
+@dataclass(frozen=True, slots=True)
+class _Cells:
+    """(reader, column) cells sorted by reader, such as each reader's own papers in the window."""
+
+    readers: np.ndarray
+    cols: np.ndarray
+    ptr: np.ndarray  # reader r's cells are [ptr[r], ptr[r + 1])
+
+    @classmethod
+    def of(cls, index: PaperIndex, ids: _Ragged, *, distinct: bool = False) -> _Cells:
+        """The cells of each reader's paper ids, those outside the window left out; ``distinct``:
+        each cell once, for a reader who names a paper twice."""
+        cols = index.columns_of(ids.values)
+        inside = cols >= 0
+        readers, cols = ids.readers()[inside], cols[inside]
+        if distinct:
+            readers, cols = np.divmod(np.unique(readers * index.size + cols), index.size)
+        return cls(readers, cols, np.searchsorted(readers, np.arange(len(ids.ptr))))
+
+    def chunk(self, start: int, end: int, m: int) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, columns) of readers start..end-1 (rows counted from start) in the first m columns:
+        for scattering, cheaper than a full mask."""
+        at, to = self.ptr[start], self.ptr[end]
+        cols = self.cols[at:to]
+        inside = cols < m
+        return self.readers[at:to][inside] - start, cols[inside]
+
+
+@dataclass(frozen=True, slots=True)
+class _Readers:
+    """A batch's requests (in rank order) as flat columns, worked out once for all chunks."""
+
+    requests: list[MatchRequest]
+    said: _Ragged  # rows of index.said: keywords, then followed authors
+    topics: _Ragged  # rows of index.topics
+    excluded: _Ragged  # rows of index.excluded
+    trending: np.ndarray  # bool: no keywords, authors or topics
+    min_upvotes: np.ndarray  # int64
+    sources: dict[tuple[str, ...], np.ndarray]  # wanted sources → the readers naming them
+    wanted: np.ndarray  # int64: how many matches each reader wants, EVERY for all candidates
+    rocchio: _Ragged  # kernel rows of the profile papers, with their weights (below)
+    weights: np.ndarray  # float32, aligned with rocchio.values
+    has_liked: np.ndarray  # bool: the reader has a liked or seed paper the kernel knows
+    own: _Cells  # papers voted on or seeded: never offered again, left out of the profile's mean
+    sent: _Cells
+
+    @classmethod
+    def of(cls, requests: Sequence[MatchRequest], order: np.ndarray, index: PaperIndex) -> _Readers:
+        """The requests laid out in the order ``order`` names them, adding to the index every
+        feature and profile paper it lacks.
+
+        Read with list comprehensions and ``map`` over the batch (a plain loop per request would
+        cost as much as scoring it), in request order (the order the objects were made in: read
+        in rank order, cache misses cost 25 % more), then reordered as arrays.
+        """
+        n = len(requests)
+        keywords, authors, topics, exclude, min_upvotes, wanted_sources = map(
+            list, zip(*map(_PREFERENCES, (r.preferences for r in requests)), strict=True)
+        )
+        _add_features(index, keywords, exclude, authors, topics)
+        judged, liked = _judged([r.profile for r in requests])
+        judged, at = judged.take(order)
+        own = _Cells.of(index, judged, distinct=True)  # (score.profile_points wants them so)
+        # window papers named by profiles get their kernel row here; others were added by the caller
+        index.add_profile_papers(index.missing_profile_papers(index.ids[c] for c in np.unique(own.cols).tolist()))
+        rocchio, weights, has_liked = _rocchio(index, judged, liked[at])
+
+        said = list(map(add, keywords, authors))
+        said_n = np.fromiter(map(len, said), dtype=np.int64, count=n)
+        topic_n = np.fromiter(map(len, topics), dtype=np.int64, count=n)
+        rank = np.empty(n, dtype=np.int64)
+        rank[order] = np.arange(n)
+        sources: dict[tuple[str, ...], list[int]] = {}
+        for r, wanted in enumerate(wanted_sources):
+            if wanted:
+                sources.setdefault(wanted, []).append(rank[r])
+        return cls(
+            requests=[requests[i] for i in order.tolist()],
+            said=_Ragged.of(_rows(index.said.by_raw, said), said_n).take(order)[0],
+            topics=_Ragged.of(_rows(index.topics.by_raw, topics), topic_n).take(order)[0],
+            excluded=_Ragged.of(_rows(index.excluded.by_raw, exclude), list(map(len, exclude))).take(order)[0],
+            trending=((said_n == 0) & (topic_n == 0))[order],
+            min_upvotes=np.array(min_upvotes, dtype=np.int64)[order],
+            sources={s: np.sort(rows) for s, rows in sources.items()},
+            wanted=np.fromiter((r.wanted or EVERY for r in requests), dtype=np.int64, count=n)[order],
+            rocchio=rocchio,
+            weights=weights,
+            has_liked=has_liked,
+            own=own,
+            sent=_Cells.of(index, _Ragged.of_ids([r.already_sent for r in requests]).take(order)[0]),
+        )
+
+    def profile_weights(self, start: int, end: int, kernel_rows: int) -> sp.csr_matrix | None:
+        """Readers start..end-1 × kernel rows: their Rocchio weights; None when none has any."""
+        rows, ptr = self.rocchio.chunk(start, end)
+        if not len(rows):
+            return None
+        at = self.rocchio.ptr
+        return sp.csr_matrix((self.weights[at[start] : at[end]], rows, ptr), shape=(end - start, kernel_rows))
+
+
+def _add_features(
+    index: PaperIndex,
+    keywords: list[tuple[str, ...]],
+    exclude: list[tuple[str, ...]],
+    authors: list[tuple[str, ...]],
+    topics: list[tuple[str, ...]],
+) -> None:
+    """Look up, once for the batch, every keyword, author and topic new to the index."""
+    raws = set(chain.from_iterable(keywords)).union(*exclude).difference(index.excluded.by_raw)
+    index.add_keywords(t for t in map(term_of, sorted(raws)) if t is not None)
     index.add_keyword_spellings(raws)
-    index.add_authors(authors)
-    index.add_topics(slugs)
-    if profile_ids:
-        index.add_profile_papers(index.missing_profile_papers(profile_ids))
+    index.add_authors(dict.fromkeys(chain.from_iterable(authors)))
+    index.add_topics(dict.fromkeys(chain.from_iterable(topics)))
 
 
-def _rank(index: PaperIndex, requests: Sequence[MatchRequest], m: int, with_reasons: bool) -> list[list[Match]]:
-    """Matches of readers who all see the ``m`` newest papers."""
-    n_readers = len(requests)
-    said_rows: list[int] = []
-    said_ptr = [0]
-    topic_rows: list[int] = []
-    topic_ptr = [0]
-    excl_rows: list[int] = []
-    excl_ptr = [0]
-    judged_ids: list[int] = []  # per reader, their liked and seed papers, then their disliked ones
-    judged_n: list[int] = []  # per reader, two counts: liked and seed papers, disliked papers
-    known: list[int] = []  # papers voted on or seeded
-    known_n: list[int] = []
-    sent: list[int] = []
-    sent_n: list[int] = []
-    trending: list[int] = []
-    upvote_rows: dict[int, list[int]] = {}
-    source_rows: dict[tuple[str, ...], list[int]] = {}
-    wanted: list[int | None] = []
-    said_raw = index.said.by_raw.__getitem__
-    topic_raw = index.topics.by_raw.__getitem__
-    excl_raw = index.excluded.by_raw.__getitem__
-    for r, request in enumerate(requests):
-        prefs = request.preferences
-        said_rows += map(said_raw, prefs.keywords)
-        said_rows += map(said_raw, prefs.authors)
-        said_ptr.append(len(said_rows))
-        topic_rows += map(topic_raw, prefs.topics)
-        topic_ptr.append(len(topic_rows))
-        excl_rows += map(excl_raw, prefs.exclude)
-        excl_ptr.append(len(excl_rows))
-        if not prefs.has_filters:
-            trending.append(r)
-        judged = request.profile
-        judged_ids += judged.positive
-        judged_ids += judged.disliked
-        judged_n += (len(judged.positive), len(judged.disliked))
-        known += judged.known
-        known_n.append(len(judged.known))
-        sent += request.already_sent
-        sent_n.append(len(request.already_sent))
-        if prefs.min_upvotes:
-            upvote_rows.setdefault(prefs.min_upvotes, []).append(r)
-        if prefs.sources:
-            source_rows.setdefault(prefs.sources, []).append(r)
-        wanted.append(request.wanted)
+def _rows(by_raw: dict[str, int], features: list[tuple[str, ...]]) -> np.ndarray:
+    """Every reader's features as the index's rows, one reader after the other."""
+    rows = map(by_raw.__getitem__, chain.from_iterable(features))
+    return np.fromiter(rows, dtype=np.int32, count=sum(map(len, features)))
 
+
+def _judged(profiles: list[Profile]) -> tuple[_Ragged, np.ndarray]:
+    """Every reader's liked and seed papers, then their disliked ones; and which of the ids are liked or seeds."""
+    n = len(profiles)
+    liked = [p.positive for p in profiles]
+    disliked = [p.disliked for p in profiles]
+    runs = np.empty(2 * n, dtype=np.int64)  # per reader two runs: liked and seed papers, disliked ones
+    runs[0::2] = np.fromiter(map(len, liked), dtype=np.int64, count=n)
+    runs[1::2] = np.fromiter(map(len, disliked), dtype=np.int64, count=n)
+    ids = np.fromiter(chain.from_iterable(map(add, liked, disliked)), dtype=np.int64, count=int(runs.sum()))
+    return _Ragged.of(ids, runs[0::2] + runs[1::2]), np.repeat(np.tile([True, False], n), runs)
+
+
+def _rocchio(index: PaperIndex, judged: _Ragged, liked: np.ndarray) -> tuple[_Ragged, np.ndarray, np.ndarray]:
+    """Per reader, the kernel rows of their profile papers and the Rocchio weights: 1/|liked| on
+    each liked or seed paper, −0.5/|disliked| on each disliked one (papers the kernel has no row
+    for left out); and who has a liked row at all."""
+    n = len(judged.ptr) - 1
+    rows = index.profile_rows_of(judged.values)
+    known = rows >= 0
+    rows, liked = rows[known], liked[known]
+    group = 2 * judged.readers()[known] + ~liked  # 2r: reader r's liked and seed papers, 2r + 1: disliked
+    per_group = np.bincount(group, minlength=2 * n)
+    # float32 like the kernel: a float64 matrix would make scipy convert the kernel per chunk
+    side = np.where(liked, np.float32(1.0), np.float32(-score.DISLIKE_WEIGHT))
+    weights = (side / per_group[group]).astype(np.float32)
+    per_reader = per_group.reshape(n, 2).sum(axis=1)
+    return _Ragged.of(rows.astype(np.int32), per_reader), weights, per_group[0::2] > 0
+
+
+def _rank(index: PaperIndex, readers: _Readers, start: int, end: int, m: int, with_reasons: bool) -> list[Ranked]:
+    """Matches of readers start..end-1, who all see the ``m`` newest papers."""
+    n_readers = end - start
     # relevance: said + inferred (+ the profile)
-    relevance = index.said.weigh(said_rows, said_ptr, m)
-    if topic_rows:
+    relevance = index.said.weigh(*readers.said.chunk(start, end), m)
+    topic_rows, topic_ptr = readers.topics.chunk(start, end)
+    if len(topic_rows):
         inferred = index.topics.weigh(topic_rows, topic_ptr, m)
         np.minimum(inferred, score.MAX_TOPICS * score.TOPIC, out=inferred)
         relevance += inferred
     candidate = relevance > 0
-    own = _cells(index, known, known_n, m)  # the reader's own voted and seed papers
+    own = readers.own.chunk(start, end, m)  # the reader's own voted and seed papers
     learned: np.ndarray | None = None
-    if judged_ids:
-        weights, positive = _rocchio(index, judged_ids, judged_n)
-        learned = score.profile_points(np.asarray(weights @ index.kernel_prefix(m)), *own)
-        if positive.any():
-            np.logical_or(candidate, (learned >= score.PROFILE_CANDIDATE) & positive[:, None], out=candidate)
+    weights = readers.profile_weights(start, end, index.kernel.shape[0])
+    if weights is not None:
+        similarity = np.asarray(weights @ index.kernel_prefix(m))
+        few = few_liked(weights)
+        if few.any():  # their shared terms only (rocchio.py says why; the plain mean for the rest)
+            similarity[few] = profile_similarity(weights[few], index.profile_matrix, index.vectors.matrix[:m])
+        learned = score.profile_points(similarity, *own)
+        has_liked = readers.has_liked[start:end]
+        if has_liked.any():
+            np.logical_or(candidate, (learned >= score.PROFILE_CANDIDATE) & has_liked[:, None], out=candidate)
         relevance += learned
         np.logical_and(candidate, relevance > 0, out=candidate)
-    if trending:
+    trending = readers.trending[start:end]
+    if trending.any():
         candidate[trending] = True
     # filters, exclusions, already sent or voted on
-    for at_least, rows in upvote_rows.items():
-        candidate[rows] &= index.upvote_mask(at_least)[:m]
-    for sources, rows in source_rows.items():
-        candidate[rows] &= index.source_mask(sources)[:m]
-    if excl_rows:
+    min_upvotes = readers.min_upvotes[start:end]
+    if min_upvotes.any():
+        candidate &= (index.upvotes[:m] >= min_upvotes[:, None]) | (min_upvotes[:, None] == 0)
+    for sources, rows in readers.sources.items():
+        rows = rows[(rows >= start) & (rows < end)] - start
+        if len(rows):
+            candidate[rows] &= index.source_mask(sources)[:m]
+    excl_rows, excl_ptr = readers.excluded.chunk(start, end)
+    if len(excl_rows):
         candidate &= index.excluded.weigh(excl_rows, excl_ptr, m) == 0
     candidate[own] = False
-    candidate[_cells(index, sent, sent_n, m)] = False
+    candidate[readers.sent.chunk(start, end, m)] = False
     total = relevance
     total += index.boost[:m]
+    # Non-candidates sink far below every candidate but stay distinct: argpartition slows down a
+    # lot on runs of equal values such as -inf. A product, not ``where=``: a masked subtract
+    # branches on every cell and costs 3× as much.
+    total -= np.float32(OUT_OF_RANK) * ~candidate
     key = total - index.tie[:m]  # float64: the tie-break ranks are below float32's resolution
-    # Non-candidates sink far below every candidate but stay distinct: argpartition slows
-    # down a lot on runs of equal values such as -inf.
-    np.subtract(key, OUT_OF_RANK, out=key, where=~candidate)
 
     # top k by key: argpartition, then sort the k
-    limit = m if None in wanted else min(m, max(k for k in wanted if k is not None))
+    wanted = readers.wanted[start:end]
+    limit = min(m, int(wanted.max()))
     if limit < m:
         picked = np.argpartition(key, m - limit, axis=1)[:, m - limit :]
     else:
         picked = np.broadcast_to(np.arange(m), (n_readers, m))
     picked_keys = np.take_along_axis(key, picked, axis=1)
     by_key = np.argsort(picked_keys, axis=1)[:, ::-1]
-    cols_sorted = np.take_along_axis(picked, by_key, axis=1)
-    found = (picked_keys > -OUT_OF_RANK / 2).sum(axis=1).tolist()
-    col_rows = cols_sorted.tolist()
-    score_rows = np.take_along_axis(total, cols_sorted, axis=1).tolist()
-    profile_rows = np.take_along_axis(learned, cols_sorted, axis=1).tolist() if learned is not None else None
-    ids = index.ids
-
-    results: list[list[Match]] = []
-    no_profile: list[float] = []
-    trending_set = set(trending)
-    for r, request in enumerate(requests):
-        k = wanted[r]
-        count = found[r] if k is None or k > found[r] else k
-        cols = col_rows[r][:count]
-        learned_here = profile_rows[r][:count] if profile_rows is not None else no_profile
-        explainer = _Explainer(index, request, cols, learned_here)
-        fixed = None if with_reasons else (TRENDING if r in trending_set else NO_REASONS)
-        chosen = []
-        for col, value in zip(cols, score_rows[r], strict=False):
-            match = _new(Match)
-            match._paper_id = ids[col]
-            match._score = value
-            match._reasons = fixed
-            match._parts = None
-            match._explainer = explainer
-            match._pos = col
-            chosen.append(match)
-        results.append(chosen)
-    return results
-
-
-def _cells(index: PaperIndex, ids: list[int], counts: list[int], m: int) -> tuple[np.ndarray, np.ndarray]:
-    """(rows, columns) of the cells where reader r's ``counts[r]`` ids (one after the other in
-    ``ids``) name one of the first ``m`` papers: for scattering, cheaper than a full mask."""
-    if not ids:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    cols = index.columns_of(np.array(ids, dtype=np.int64))
-    rows = np.repeat(np.arange(len(counts)), counts)
-    inside = (cols >= 0) & (cols < m)
-    return rows[inside], cols[inside]
-
-
-def _rocchio(index: PaperIndex, ids: list[int], counts: list[int]) -> tuple[sp.csr_matrix, np.ndarray]:
-    """Readers × kernel rows: 1/|liked| on each liked or seed paper, −0.5/|disliked| on each
-    disliked one (papers the kernel has no row for left out); and who has a liked row at all.
-
-    ``ids`` holds each reader's liked then disliked papers, ``counts`` the two counts per reader.
-    """
-    n_readers = len(counts) // 2
-    side = np.repeat(np.tile(np.array([1.0, -score.DISLIKE_WEIGHT], dtype=np.float32), n_readers), counts)
-    group = np.repeat(np.arange(2 * n_readers), counts)  # 2r: reader r's liked, 2r + 1: disliked
-    rows = index.profile_rows_of(np.array(ids, dtype=np.int64))
-    known = rows >= 0
-    side, group, rows = side[known], group[known], rows[known]
-    per_group = np.bincount(group, minlength=2 * n_readers)
-    indptr = np.concatenate([[0], np.cumsum(per_group.reshape(n_readers, 2).sum(axis=1))])
-    # float32 like the kernel: a float64 matrix would make scipy convert the kernel per chunk
-    data = side / per_group[group].astype(np.float32)
-    weights = sp.csr_matrix((data, rows, indptr), shape=(n_readers, index.kernel.shape[0]))
-    return weights, per_group[0::2] > 0
-
-
-class _Explainer:
-    """The reasons and score parts of one reader's matches, worked out paper by paper when asked."""
-
-    __slots__ = ("_keys", "cols", "index", "profile", "request")
-
-    def __init__(self, index: PaperIndex, request: MatchRequest, cols: list[int], profile: list[float]) -> None:
-        self.index = index
-        self.request = request
-        self.cols = cols
-        self.profile = profile
-        self._keys: list[tuple[str, str]] | None = None
-
-    def keys(self) -> list[tuple[str, str]]:
-        """(keyword as written, its term key) for each of the reader's keywords."""
-        keys = self._keys
-        if keys is None:
-            keys = self._keys = [(raw, t.key) for raw in self.request.preferences.keywords if (t := term_of(raw))]
-        return keys
-
-    def _profile_at(self, pos: int) -> float:
-        return self.profile[self.cols.index(pos)] if self.profile and pos in self.cols else 0.0
-
-    def explain(self, pos: int) -> Reasons:
-        index, prefs = self.index, self.request.preferences
-        if not prefs.has_filters:
-            return Reasons(trending=True, like=self._like(pos))
-        terms: tuple[TermHit, ...] = ()
-        for raw, key in self.keys():
-            terms += index.term_hits(raw, key, pos)
-        names: tuple[str, ...] = ()
-        for name in prefs.authors:
-            names += index.authors_of(pos, normalise_author(name))
-        slugs = tuple(sorted(set(prefs.topics) & index.papers[pos].topics))
-        evidence = index.evidence(pos) if slugs else {}
-        return Reasons(
-            terms=terms,
-            topics=slugs,
-            authors=names,
-            evidence=tuple(evidence[s] for s in slugs if s in evidence),
-            like=self._like(pos),
-        )
-
-    def _like(self, pos: int) -> Liked | None:
-        """The liked or seed paper closest to this one, when the profile visibly counts."""
-        profile = self.request.profile
-        if profile.empty or self._profile_at(pos) < 1:
-            return None
-        index = self.index
-        ids = [i for i in profile.positive if i in index.profile_row]
-        if not ids:
-            return None
-        closest = ids[int(np.argmax(index.kernel[[index.profile_row[i] for i in ids], pos]))]
-        kind: SeedKind = "liked" if closest in profile.liked else "seed"
-        return Liked(closest, index.profile_titles.get(closest, ""), kind)
-
-    def parts(self, pos: int) -> tuple[float, ...]:
-        """The score's parts in the order of ``score.PARTS``."""
-        index, prefs = self.index, self.request.preferences
-        keywords = 0.0
-        for _, key in self.keys():
-            title, abstract = index.keyword_hits[key].spans.get(pos, ((), ()))
-            keywords += score.keyword_points(bool(title), bool(abstract))
-        paper = index.papers[pos]
-        followed = {normalise_author(a) for a in paper.authors}
-        authors = score.AUTHOR * sum(normalise_author(a) in followed for a in prefs.authors)
-        topics = score.topic_points(len(set(prefs.topics) & paper.topics))
-        upvotes, recency = float(index.upvote_boost[pos]), float(index.recency_boost[pos])
-        return (keywords, authors, self._profile_at(pos), topics, upvotes, recency)
+    cols = np.take_along_axis(picked, by_key, axis=1)
+    found = (picked_keys > -OUT_OF_RANK / 2).sum(axis=1)
+    counts = np.minimum(found, wanted).tolist()
+    profile = np.take_along_axis(learned, cols, axis=1) if learned is not None else None
+    picks = Picks(cols, np.take_along_axis(total, cols, axis=1), profile)
+    requests = readers.requests[start:end]
+    if with_reasons:
+        return [Ranked(index, requests[r], picks, r, counts[r], None) for r in range(n_readers)]
+    fixed = [TRENDING if t else NO_REASONS for t in trending.tolist()]
+    return [Ranked(index, requests[r], picks, r, counts[r], fixed[r]) for r in range(n_readers)]
 
 
 __all__ = ["CHUNK", "match_many", "match_one"]

@@ -47,7 +47,7 @@ class Profiles:
 
 
 def _rows_query(subscriber_ids: Sequence[int]) -> Any:
-    columns = (Paper.id, Paper.title, Paper.abstract, Paper.term_counts)
+    columns = (Paper.id, Paper.title, Paper.abstract, Paper.term_counts, Paper.categories)
     votes = (
         select(Vote.subscriber_id, Vote.value, *columns)
         .join(Paper, Paper.id == Vote.paper_id)
@@ -81,14 +81,14 @@ def load_profiles(session: Session, subscriber_ids: Sequence[int]) -> Profiles:
     stale: list[dict[str, Any]] = []
     ids = list(dict.fromkeys(subscriber_ids))
     for start in range(0, len(ids), SUBSCRIBERS_PER_QUERY):
-        for subscriber_id, value, paper_id, title, abstract, counts in session.execute(
+        for subscriber_id, value, paper_id, title, abstract, counts, categories in session.execute(
             _rows_query(ids[start : start + SUBSCRIBERS_PER_QUERY])
         ):
             into = liked if value > 0 else disliked if value < 0 else seeds
             into.setdefault(subscriber_id, []).append(paper_id)
             if paper_id not in papers:
                 if not is_current(counts):
-                    counts = term_counts(title, abstract or "")
+                    counts = term_counts(title, abstract or "", categories or ())
                     stale.append({"id": paper_id, "term_counts": counts})
                 papers[paper_id] = ProfilePaper(paper_id, title, abstract or "", counts)
     if stale:  # rows from before term counts existed: computed once, then stored
@@ -105,7 +105,7 @@ def fill_term_counts(papers: Iterable[Paper]) -> int:
     filled = 0
     for paper in papers:
         if not is_current(paper.term_counts):
-            paper.term_counts = term_counts(paper.title, paper.abstract or "")
+            paper.term_counts = term_counts(paper.title, paper.abstract or "", paper.categories or ())
             filled += 1
     return filled
 

@@ -142,10 +142,10 @@ class Match:
     """One paper picked for a subscriber: its id, its score (points), why, and the score's parts.
 
     Read-only like the other records (``Match(paper_id, score, reasons)``; equal when all three
-    are). A match from :func:`~service.matching.match.match_many` works its ``reasons`` and
-    ``parts`` out on first access and keeps them: planning reads only ids and scores, and the
-    digest being rendered reads the reasons of its own papers. Such a match keeps its index
-    alive until then.
+    are). A match from :func:`~service.matching.match.match_many` (made when its reader's
+    ``ranked.Ranked`` is first read) works its ``reasons`` and ``parts`` out on first access and
+    keeps them: planning reads only ids and scores, and the digest being rendered reads the
+    reasons of its own papers. Such a match keeps its index alive until then.
     """
 
     __slots__ = ("_explainer", "_paper_id", "_parts", "_pos", "_reasons", "_score")

@@ -17,8 +17,10 @@ For one reader and one paper of their window::
     profile   like − 0.5 × dislike, standardised over the reader's window, clipped to ±5
               like    = mean cosine similarity of the paper to the papers they liked or seeded
               dislike = mean cosine similarity of the paper to the papers they disliked
-              (TF-IDF vectors of title + abstract, see ``vectors.py``; this is Rocchio's profile
-              vector: the mean of the liked papers minus half the mean of the disliked ones).
+              (TF-IDF vectors of title + abstract + arXiv categories, see ``vectors.py``; this is
+              Rocchio's profile vector: the mean of the liked papers minus half the mean of the
+              disliked ones; with 2 to 8 liked papers, only over the terms at least two of them
+              share, see ``rocchio.py``).
               "Standardised" = minus the mean of the window's other papers (not counting the
               reader's own voted or seed papers), divided by their standard deviation (at least
               0.002): +3 reads "three spreads more like what you liked than the other papers
@@ -30,7 +32,7 @@ on or gave as a seed; never one with an excluded term in its title or abstract (
 absolute, whatever else matched). Among those:
 
 - a reader with keywords, authors or topics gets the papers that match one of them, or whose
-  profile is at least 2.5 when they have liked or seed papers; and only while said + inferred > 0
+  profile is at least 1 when they have liked or seed papers; and only while said + inferred > 0
   (a paper much like the ones they disliked drops out);
 - a reader with none of those gets the trending papers: every candidate, ranked by
   boost + profile (their votes re-rank what is trending).
@@ -62,7 +64,7 @@ AUTHOR = 5.0
 TOPIC = 1.0
 MAX_TOPICS = 2
 PROFILE_LIMIT = 5.0
-PROFILE_CANDIDATE = 2.5  # a paper enters on its profile alone from here
+PROFILE_CANDIDATE = 1.0  # a paper enters on its profile alone from here (2.5 left 48 % of digests short)
 DISLIKE_WEIGHT = 0.5
 PROFILE_GRID = 1024  # the profile is rounded to 1/1024
 SPREAD_FLOOR = 0.002  # cosine units: below this, papers' similarities differ by noise only

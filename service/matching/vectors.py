@@ -5,7 +5,12 @@ pairs, from the same tokens as term matching (:mod:`service.matching.terms`), ca
 singular ("models" counts as "model"), English stop words dropped (scikit-learn's list), single
 characters and bare numbers dropped. A pair is two neighbouring kept words not separated by
 punctuation ("kv cache", "mixture expert": like scikit-learn, stop words go before pairing).
-Title words count twice: the title is what the paper says it is about.
+Title words count twice: the title is what the paper says it is about. The paper's arXiv
+categories count as terms of their own (``[cs.RO]``: 8 times for the primary category, once for
+a cross-list): the subject its authors filed it under is evidence no word list carries, and a
+reader who liked four robotics papers is told apart from one who liked four papers that mention
+robots. bench/relevance.py, learned from 5 seeds, precision@10 over 20 days: 0.307 without
+categories, 0.331 with the primary counted twice, 0.365 with it counted 8 times.
 
 **Weights** (:class:`PaperVectors`): TF-IDF as arxiv-sanity-lite computes it: sublinear tf
 (1 + ln count), smooth idf, each paper's vector scaled to length 1, so the dot product of two
@@ -28,7 +33,8 @@ import scipy.sparse as sp
 
 from service.matching.terms import singular, tokenize
 
-COUNTS_VERSION = 1  # bump when term_counts changes: stored counts of another version are redone
+COUNTS_VERSION = 2  # bump when term_counts changes: stored counts of another version are redone
+PRIMARY_REPEAT = 8  # as much as a word in the title 4 times (tf is sublinear): see the docstring
 
 
 @functools.cache
@@ -54,9 +60,22 @@ def _words(text: str) -> list[str | None]:
     return out
 
 
-def count_terms(title: str, abstract: str) -> dict[str, int]:
-    """Words and word pairs of a paper with their counts (see the module docstring)."""
+def category_term(category: str) -> str:
+    """The term an arXiv category counts as: bracketed, so no word of a text can be it."""
+    return f"[{category}]"
+
+
+def term_label(term: str) -> str:
+    """A term as a reader reads it: a category term names its category ("arXiv cs.RO")."""
+    return f"arXiv {term[1:-1]}" if term.startswith("[") and term.endswith("]") else term
+
+
+def count_terms(title: str, abstract: str, categories: Sequence[str] = ()) -> dict[str, int]:
+    """Words, word pairs and categories of a paper with their counts (see the module docstring);
+    ``categories`` primary first, as stored."""
     counts: Counter[str] = Counter()
+    for rank, category in enumerate(dict.fromkeys(categories)):
+        counts[category_term(category)] = PRIMARY_REPEAT if rank == 0 else 1
     for text, repeat in ((title, TITLE_REPEAT), (abstract, 1)):
         words = _words(text)
         found = [w for w in words if w is not None]
@@ -66,17 +85,18 @@ def count_terms(title: str, abstract: str) -> dict[str, int]:
     return dict(counts)
 
 
-def term_counts(title: str, abstract: str) -> dict[str, Any]:
+def term_counts(title: str, abstract: str, categories: Sequence[str] = ()) -> dict[str, Any]:
     """What ``papers.term_counts`` stores: the counts with the version of their format."""
-    return {"v": COUNTS_VERSION, "counts": count_terms(title, abstract)}
+    return {"v": COUNTS_VERSION, "counts": count_terms(title, abstract, categories)}
 
 
-def counts_of(stored: Mapping[str, Any] | None, title: str, abstract: str) -> dict[str, int]:
+def counts_of(stored: Mapping[str, Any] | None, title: str, abstract: str,
+              categories: Sequence[str] = ()) -> dict[str, int]:
     """The stored counts when they are of the current format, else computed now."""
     counts = stored.get("counts") if stored and stored.get("v") == COUNTS_VERSION else None
     if isinstance(counts, dict):
         return counts
-    return count_terms(title, abstract)
+    return count_terms(title, abstract, categories)
 
 
 def is_current(stored: Mapping[str, Any] | None) -> bool:

@@ -12,6 +12,7 @@ from config.settings import Settings
 from service.actions.seeds import SeedView, seeds_of
 from service.actions.votes import UP, VotedPaper, votes_of
 from service.matching.profiles import top_profile_terms
+from service.matching.vectors import term_label
 from service.storage.db import session_scope
 
 SHOWN_TERMS = 12
@@ -33,7 +34,7 @@ def profile_terms(session: Session, subscriber_id: int, limit: int = SHOWN_TERMS
     """The terms that weigh most in the reader's learned profile, weighed against the last
     LEARNED_WINDOW of papers (the engine adds the reader's own papers to that window)."""
     since = datetime.now(UTC) - LEARNED_WINDOW
-    return [term for term, _weight in top_profile_terms(session, subscriber_id, since, limit=limit)]
+    return [term_label(term) for term, _weight in top_profile_terms(session, subscriber_id, since, limit=limit)]
 
 
 # Long enough for a weekly reader's window, short enough to stay cheap on a page view.

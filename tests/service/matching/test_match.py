@@ -5,19 +5,22 @@ Every case also runs the reference matcher and requires the same answer.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import pytest
 
 from service.matching import IndexedPaper, Match, MatchRequest, PaperIndex, Reasons, TermHit, match_many
+from service.matching import match as matching
 from service.matching.explain import reason_lines
+from service.matching.ranked import Ranked
 from service.matching.records import TopicReason
 from service.topics.taxonomy import load_taxonomy
 from tests.service.matching.factories import DAY_AGO, NOW, paper, request
 from tests.service.matching.reference import reference_match
 
 
-def run(papers: list[IndexedPaper], *requests: MatchRequest) -> list[list[Match]]:
+def run(papers: list[IndexedPaper], *requests: MatchRequest) -> list[Ranked]:
     got = match_many(list(requests), PaperIndex.build(papers, now=NOW))
     assert got == [reference_match(r, papers, NOW) for r in requests]
     for matches in got:
@@ -26,7 +29,7 @@ def run(papers: list[IndexedPaper], *requests: MatchRequest) -> list[list[Match]
     return got
 
 
-def ids(matches: list[Match]) -> list[int]:
+def ids(matches: Sequence[Match]) -> list[int]:
     return [m.paper_id for m in matches]
 
 
@@ -247,6 +250,26 @@ def test_an_empty_window_or_index_gives_empty_lists() -> None:
 def test_one_index_serves_many_subscribers_in_order() -> None:
     reqs = [request(topics=("agents",)), request(keywords=("robot",)), request(authors=("Li Wei",))]
     assert [ids(r) for r in run(PAPERS, *reqs)] == [[4], [3], [1]]
+
+
+def test_a_batch_split_into_chunks_and_windows_ranks_each_reader_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    # readers are ordered by window and scored a chunk at a time: with chunks of 2, every rule
+    # that reads per-reader columns (features, thresholds, sources, exclusions, sent papers)
+    # crosses chunk boundaries; each answer must still be that reader's own, in request order
+    monkeypatch.setattr(matching, "CHUNK", 2)
+    reqs = [
+        request(topics=("llm", "agents"), min_upvotes=20),
+        request(since=DAY_AGO, keywords=("agents",)),
+        request(topics=("robotics", "llm"), sources=("arxiv",)),
+        request(since=NOW + timedelta(hours=1), topics=("llm",)),
+        request(topics=("llm",), already_sent=frozenset({1})),
+        request(),
+        request(since=DAY_AGO),
+        request(topics=("llm", "generative-media"), exclude=("diffusion",), max_papers=1),
+        request(authors=("Li Wei",), keywords=("agent",), min_upvotes=5),
+    ]
+    single = [match_many([r], PaperIndex.build(PAPERS, now=NOW)) for r in reqs]
+    assert run(PAPERS, *reqs) == [got for [got] in single]
 
 
 def test_index_refuses_naive_times_and_duplicate_ids() -> None:

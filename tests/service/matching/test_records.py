@@ -1,5 +1,6 @@
 """``Match`` from ``match_many``: read-only, compares and pickles like a plain record, and
-works its reasons and parts out once, on first access."""
+works its reasons and parts out once, on first access; each reader's matches come as a
+``Ranked`` sequence that makes them when first read and behaves like a list of them."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pickle
 import pytest
 
 from service.matching import Match, PaperIndex, Reasons, TermHit, match_many
+from service.matching.ranked import Ranked
 from tests.service.matching.factories import NOW, paper, request
 from tests.service.matching.reference import reference_match
 
@@ -21,7 +23,7 @@ PAPERS = [
 REQUEST = request(topics=("agents",), keywords=("agent",), authors=("Li Wei",))
 
 
-def lazy_matches() -> list[Match]:
+def lazy_matches() -> Ranked:
     [got] = match_many([REQUEST], PaperIndex.build(PAPERS, now=NOW))
     return got
 
@@ -69,3 +71,35 @@ def test_each_subscriber_gets_their_own_reasons_for_the_same_paper() -> None:
     assert [len(r.terms) for r in firsts] == [2, 0, 2] and firsts[1].topics == ("agents",)
     # the TermHit objects themselves are the index's, shared by every subscriber
     assert firsts[0].terms[0] is firsts[2].terms[0]
+
+
+def test_a_readers_matches_are_made_only_when_read() -> None:
+    [got] = match_many([REQUEST], PaperIndex.build(PAPERS, now=NOW))
+    assert isinstance(got, Ranked) and got._made is None
+    assert len(got) == 2 and bool(got) and got.paper_ids == [1, 2]
+    assert got._made is None  # length and ids need no Match objects
+    assert got[0] is got[0] and got[-1].paper_id == 2 and got[:1] == [got[0]] and list(got) == [got[0], got[1]]
+
+
+def test_ranked_matches_compare_and_pickle_like_a_list() -> None:
+    index = PaperIndex.build(PAPERS, now=NOW)
+    [got] = match_many([REQUEST], index)
+    [again] = match_many([REQUEST], index)
+    expected = reference_match(REQUEST, PAPERS, NOW)
+    assert got == expected and expected == got and got == again and got != expected[:1]
+    assert repr(got) == repr(expected)
+    plain = pickle.loads(pickle.dumps(got))
+    assert type(plain) is list and plain == expected and all(type(m) is Match for m in plain)
+    [nothing] = match_many([request(keywords=("quantum",))], index)
+    assert nothing == [] and len(nothing) == 0 and not nothing and pickle.loads(pickle.dumps(nothing)) == []
+    with pytest.raises(TypeError):
+        hash(got)
+
+
+def test_matches_without_reasons_keep_the_same_papers_and_scores() -> None:
+    index = PaperIndex.build(PAPERS, now=NOW)
+    reqs = [REQUEST, request()]  # the second has no filters: trending
+    full = match_many(reqs, index)
+    bare = match_many(reqs, index, with_reasons=False)
+    assert [[(m.paper_id, m.score) for m in r] for r in bare] == [[(m.paper_id, m.score) for m in r] for r in full]
+    assert all(m.reasons == Reasons() for m in bare[0]) and all(m.reasons == Reasons(trending=True) for m in bare[1])
