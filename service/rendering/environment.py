@@ -12,13 +12,15 @@ from pathlib import Path
 import jinja2
 
 import service
+from service.rendering.fragments import FragmentCache
 
 TEMPLATES_DIR = Path(service.__file__).resolve().parents[1] / "templates"
 
 
 def html_environment() -> jinja2.Environment:
     # No loader: HTML templates come from compiled MJML strings (see service.rendering.compile).
-    return jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, auto_reload=False)
+    return jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, auto_reload=False,
+                              extensions=[FragmentCache])
 
 
 @functools.lru_cache(maxsize=8192)  # titles and snippets repeat across a batch's digests
@@ -49,6 +51,7 @@ def text_environment(templates_dir: Path = TEMPLATES_DIR) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         auto_reload=False,
+        extensions=[FragmentCache],
     )
     env.filters["wrap"] = wrap
     return env

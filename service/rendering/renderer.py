@@ -63,6 +63,7 @@ class EmailRenderer:
         self._text_env = text_environment(templates_dir)
         self._html: dict[str, jinja2.Template] = {}
         self._by_key: dict[str, jinja2.Template] = {}
+        self._text: dict[str, jinja2.Template] = {}
 
     def html_template(self, name: str) -> jinja2.Template:
         template = self._html.get(name)
@@ -78,8 +79,15 @@ class EmailRenderer:
             self._by_key[key] = self._html[name] = template
         return template
 
+    def text_template(self, path: str) -> jinja2.Template:
+        # Ours, not the environment's get_template: that one takes a lock and checks its LRU.
+        template = self._text.get(path)
+        if template is None:
+            template = self._text[path] = self._text_env.get_template(path)
+        return template
+
     def subject(self, name: str, context: Mapping[str, Any], limit: int = SUBJECT_LIMIT) -> str:
-        raw = self._text_env.get_template(f"email/{name}/subject.txt").render(context)
+        raw = self.text_template(f"email/{name}/subject.txt").render(context)
         return one_line(raw, limit)
 
     def render(self, name: str, context: Mapping[str, Any]) -> RenderedEmail:
@@ -88,7 +96,7 @@ class EmailRenderer:
         preheader = one_line(str(context.get("preheader", "")), PREHEADER_LIMIT)
         full = {**context, "subject": subject, "preheader": preheader, "preheader_pad": PREHEADER_PAD}
         html = self.html_template(name).render(full)
-        text = self._text_env.get_template(f"email/{name}/body.txt").render(full)
+        text = self.text_template(f"email/{name}/body.txt").render(full)
         return RenderedEmail(subject=subject, html=html, text=text, preheader=preheader)
 
 
