@@ -40,6 +40,7 @@ import numpy as np
 
 from service.matching import IndexedPaper, MatchRequest, PaperIndex, Profile, ProfilePaper, match_many
 from service.matching.ranked import Ranked
+from service.matching.rocchio import FEW, SHARED
 from service.matching.score import recency_boost, upvote_boost
 from service.matching.vectors import count_terms, term_counts
 from service.subscribers.preferences import Preferences
@@ -331,11 +332,20 @@ def naive_learned(
     rows = {pid: vectors.weigh([count_terms(by_id[pid].title, by_id[pid].abstract)]) for pid in request.profile.known}
     own = {p.id: vectors.weigh([count_terms(p.title, p.abstract)]) for p in window}
 
+    positive, disliked = request.profile.positive, request.profile.disliked
+    few = SHARED <= len(positive) <= FEW  # a cold start: only the terms its papers share count
+
+    def side_mean(ids: tuple[int, ...], p: IndexedPaper) -> float:
+        if not ids:
+            return 0.0
+        if not few:
+            return sum(float((rows[j] @ own[p.id].T).toarray()[0, 0]) for j in ids) / len(ids)
+        vectors_ = np.vstack([rows[j].toarray() for j in ids])
+        shared = (vectors_ > 0).sum(axis=0) >= min(SHARED, len(ids))
+        return float((vectors_.mean(axis=0) * shared) @ own[p.id].toarray().ravel())
+
     def rocchio(p: IndexedPaper) -> float:
-        liked = [float((rows[j] @ own[p.id].T).toarray()[0, 0]) for j in request.profile.positive]
-        disliked = [float((rows[j] @ own[p.id].T).toarray()[0, 0]) for j in request.profile.disliked]
-        value = sum(liked) / len(liked) if liked else 0.0
-        return value - (0.5 * sum(disliked) / len(disliked) if disliked else 0.0)
+        return side_mean(positive, p) - 0.5 * side_mean(disliked, p)
 
     sims = {p.id: rocchio(p) for p in window}
     learned = {}
