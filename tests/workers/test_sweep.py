@@ -17,7 +17,6 @@ import redis
 from sqlalchemy import select, update
 
 from config.settings import Settings
-from service.digests.plan import claim_due, mark_enqueued
 from service.ingest.poll import ingest_document
 from service.storage import migrate
 from service.storage.db import session_scope
@@ -25,6 +24,7 @@ from service.storage.models import Delivery
 from service.subscribers.preferences import Preferences
 from service.subscribers.store import create_subscriber
 from tests.conftest import make_settings
+from tests.service.digests.test_leases import claimed as claimed_for_lease
 from tests.service.ingest.documents import hf_item, hf_json
 from tests.support.processes import celery_worker
 from tests.support.smtp_sink import SmtpSink
@@ -37,13 +37,7 @@ LONG_AGO = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def claimed(settings: Settings, count: int, token: str = "t1") -> list[int]:
-    with session_scope(settings) as session:
-        for n in range(count):
-            create_subscriber(session, f"reader{n}@example.org", Preferences(send_hour=0), confirmed=True, now=LONG_AGO)
-    with session_scope(settings) as session:
-        ids = [i for chunk in claim_due(session, datetime.now(UTC)) for i in chunk]
-        mark_enqueued(session, ids, datetime.now(UTC) - timedelta(seconds=5), token)
-        return ids
+    return claimed_for_lease(settings, count, token, enqueued_ago=timedelta(seconds=5))
 
 
 @pytest.fixture

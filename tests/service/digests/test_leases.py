@@ -39,13 +39,14 @@ class Clock:
         return self.now
 
 
-def claimed(settings: Settings, count: int, token: str = "t1") -> list[int]:
+def claimed(settings: Settings, count: int, token: str = "t1", enqueued_ago: timedelta = timedelta(0)) -> list[int]:
+    """COUNT due readers claimed and enqueued under TOKEN, ENQUEUED_AGO before now."""
     with session_scope(settings) as session:
         for n in range(count):
             create_subscriber(session, f"reader{n}@example.org", Preferences(send_hour=0), confirmed=True, now=LONG_AGO)
     with session_scope(settings) as session:
         ids = [i for chunk in claim_due(session, datetime.now(UTC)) for i in chunk]
-        mark_enqueued(session, ids, datetime.now(UTC), token)
+        mark_enqueued(session, ids, datetime.now(UTC) - enqueued_ago, token)
         return ids
 
 
