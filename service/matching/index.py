@@ -31,6 +31,7 @@ import scipy.sparse as sp
 from service.matching import score
 from service.matching.records import Field, IndexedPaper, ProfilePaper, TermHit, TopicReason
 from service.matching.terms import Term, TermSet, Tokens, normalise_author, parse_term, tokenize
+from service.matching.rocchio import presence
 from service.matching.vectors import PaperVectors, counts_of
 
 if TYPE_CHECKING:
@@ -168,6 +169,7 @@ class PaperIndex:
         self.kernel = np.zeros((0, n), dtype=np.float32)
         # the kernel's rows as TF-IDF vectors (rows × terms): the profile's terms are picked from them
         self.profile_matrix: sp.csr_matrix = sp.csr_matrix((0, 0), dtype=np.float32)
+        self.profile_presence: sp.csr_matrix = self.profile_matrix  # rocchio.presence of it
         self._kernel_prefix: dict[int, np.ndarray] = {}
         self._profile_row_of = IdTable([], [])
 
@@ -304,7 +306,7 @@ class PaperIndex:
         for offset, paper in enumerate(chosen):
             self.profile_titles[paper.id] = paper.title
         # readers in other threads may be reading: publish the rows only once they exist
-        self.profile_matrix = matrix
+        self.profile_matrix, self.profile_presence = matrix, presence(matrix)
         self.kernel = kernel
         self._kernel_prefix = {}
         self.profile_row.update((p.id, start + i) for i, p in enumerate(chosen))

@@ -295,7 +295,8 @@ def _rank(index: PaperIndex, readers: _Readers, start: int, end: int, m: int, wi
         similarity = np.asarray(weights @ index.kernel_prefix(m))
         few = few_liked(weights)
         if few.any():  # their shared terms only (rocchio.py says why; the plain mean for the rest)
-            similarity[few] = profile_similarity(weights[few], index.profile_matrix, index.vectors.matrix[:m])
+            similarity[few] = profile_similarity(weights[few], index.profile_matrix, index.vectors.matrix[:m],
+                                                 index.profile_presence)
         learned = score.profile_points(similarity, *own)
         has_liked = readers.has_liked[start:end]
         if has_liked.any():

@@ -32,7 +32,15 @@ def few_liked(weights: sp.csr_matrix) -> np.ndarray:
     return (liked >= SHARED) & (liked <= FEW)
 
 
-def profile_similarity(weights: sp.csr_matrix, papers: sp.csr_matrix, window: sp.csr_matrix) -> np.ndarray:
+def presence(papers: sp.csr_matrix) -> sp.csr_matrix:
+    """PAPERS with every stored weight 1: which terms each paper has."""
+    present = papers.copy()
+    present.data[:] = 1
+    return present
+
+
+def profile_similarity(weights: sp.csr_matrix, papers: sp.csr_matrix, window: sp.csr_matrix,
+                       present: sp.csr_matrix | None = None) -> np.ndarray:
     """Readers × window papers (dense float32).
 
     ``weights``: readers × profile papers, the Rocchio weight of each (positive: liked or seed,
