@@ -8,7 +8,7 @@ can misbehave the way relays do:
   connection is closed at once, before the greeting (each counted, with its time).
 
 Enough of RFC 5321 for a client that sends mail; DATA ends at CRLF.CRLF, found by one search
-per chunk (as bench/_smtp_sink_process.py's lean server).
+per chunk (bench/_smtp_sink_process.py's SmtpLines, shared with the lean server).
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-END_OF_DATA = b"\r\n.\r\n"
+from bench._smtp_sink_process import SmtpLines
+
 _MESSAGE_ID = re.compile(rb"^message-id:\s*(<[^>\r\n]+>)", re.IGNORECASE | re.MULTILINE)
 
 
@@ -38,16 +39,14 @@ class Record:
     rcpt_to_bounces: int = 0
 
 
-class _Session(asyncio.Protocol):
+class _Session(SmtpLines):
     def __init__(self, sink: FaultSink) -> None:
+        super().__init__()
         self.sink = sink
-        self.buffer = bytearray()
-        self.in_data = False
-        self.scanned = 0
         self.rcpts: list[str] = []
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport: asyncio.Transport = transport  # type: ignore[assignment]
+        self.transport = transport  # type: ignore[assignment]
         if self.sink.is_down:
             self.sink.record.refused_connections.append(time.monotonic())
             self.transport.abort()
@@ -58,24 +57,8 @@ class _Session(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.sink.sessions.discard(self)
 
-    def data_received(self, data: bytes) -> None:
-        self.buffer += data
-        while self.buffer and not self.transport.is_closing():
-            if self.in_data:
-                end = self.buffer.find(END_OF_DATA, max(self.scanned - 4, 0))
-                if end < 0:
-                    self.scanned = len(self.buffer)
-                    return
-                self.message(bytes(self.buffer[:end]))
-                del self.buffer[:end + len(END_OF_DATA)]
-                self.in_data, self.scanned = False, 0
-                continue
-            newline = self.buffer.find(b"\r\n")
-            if newline < 0:
-                return
-            line = bytes(self.buffer[:newline])
-            del self.buffer[:newline + 2]
-            self.command(line)
+    def end_of_data(self, end: int) -> None:
+        self.message(bytes(self.buffer[:end]))
 
     def message(self, data: bytes) -> None:
         found = _MESSAGE_ID.search(data[:8192])
@@ -101,9 +84,7 @@ class _Session(asyncio.Protocol):
             if not self.rcpts:
                 self.transport.write(b"554 5.5.1 No valid recipients\r\n")
                 return
-            self.in_data = True
-            self.buffer[:0] = b"\r\n"
-            self.transport.write(b"354 End data with <CR><LF>.<CR><LF>\r\n")
+            self.start_data()
         elif verb in (b"RSET", b"NOOP"):
             self.rcpts = []
             self.transport.write(b"250 2.0.0 OK\r\n")

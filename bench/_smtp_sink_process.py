@@ -94,32 +94,29 @@ EHLO_REPLY = (b"250-sink.localhost\r\n250-PIPELINING\r\n250-SIZE 33554432\r\n250
 END_OF_DATA = b"\r\n.\r\n"
 
 
-class LeanSmtp(asyncio.Protocol):
-    """Enough of RFC 5321 for a client that sends mail: EHLO/HELO, MAIL, RCPT, DATA, RSET, NOOP,
-    QUIT; every message accepted. DATA ends at CRLF.CRLF, found by one search per chunk."""
+class SmtpLines(asyncio.Protocol):
+    """What a client sends, split into command lines (``command``) and DATA bodies (``end_of_data``,
+    with the body as ``self.buffer[:end]``); DATA ends at CRLF.CRLF, found by one search per chunk.
+    The sinks here and bench/_fault_sink.py answer differently and share this."""
 
-    def __init__(self, counter: Counter) -> None:
-        self.counter = counter
+    transport: asyncio.Transport
+
+    def __init__(self) -> None:
         self.buffer = bytearray()
         self.in_data = False
         self.scanned = 0  # how far the buffer was already searched for the end of DATA
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport: asyncio.Transport = transport  # type: ignore[assignment]
-        self.transport.write(b"220 sink.localhost ESMTP papermail bench sink\r\n")
-
     def data_received(self, data: bytes) -> None:
         self.buffer += data
-        while self.buffer:
+        while self.buffer and not self.transport.is_closing():
             if self.in_data:
                 end = self.buffer.find(END_OF_DATA, max(self.scanned - 4, 0))
                 if end < 0:
                     self.scanned = len(self.buffer)
                     return
-                self.counter.message(end)  # the leading CRLF stands for the one ending DATA
+                self.end_of_data(end)  # the leading CRLF stands for the one ending DATA
                 del self.buffer[:end + len(END_OF_DATA)]
                 self.in_data, self.scanned = False, 0
-                self.transport.write(b"250 2.0.0 Message accepted for delivery\r\n")
                 continue
             newline = self.buffer.find(b"\r\n")
             if newline < 0:
@@ -127,6 +124,34 @@ class LeanSmtp(asyncio.Protocol):
             line = bytes(self.buffer[:newline])
             del self.buffer[:newline + 2]
             self.command(line)
+
+    def start_data(self) -> None:
+        self.in_data = True
+        self.buffer[:0] = b"\r\n"  # so an empty message's lone "." line is found too
+        self.transport.write(b"354 End data with <CR><LF>.<CR><LF>\r\n")
+
+    def command(self, line: bytes) -> None:
+        raise NotImplementedError
+
+    def end_of_data(self, end: int) -> None:
+        raise NotImplementedError
+
+
+class LeanSmtp(SmtpLines):
+    """Enough of RFC 5321 for a client that sends mail: EHLO/HELO, MAIL, RCPT, DATA, RSET, NOOP,
+    QUIT; every message accepted."""
+
+    def __init__(self, counter: Counter) -> None:
+        super().__init__()
+        self.counter = counter
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self.transport.write(b"220 sink.localhost ESMTP papermail bench sink\r\n")
+
+    def end_of_data(self, end: int) -> None:
+        self.counter.message(end)
+        self.transport.write(b"250 2.0.0 Message accepted for delivery\r\n")
 
     def command(self, line: bytes) -> None:
         verb = line[:4].upper()
@@ -139,9 +164,7 @@ class LeanSmtp(asyncio.Protocol):
         elif verb in (b"MAIL", b"RCPT", b"RSET", b"NOOP"):
             self.transport.write(b"250 2.0.0 OK\r\n")
         elif verb == b"DATA":
-            self.in_data = True
-            self.buffer[:0] = b"\r\n"  # so an empty message's lone "." line is found too
-            self.transport.write(b"354 End data with <CR><LF>.<CR><LF>\r\n")
+            self.start_data()
         elif verb == b"QUIT":
             self.transport.write(b"221 2.0.0 Bye\r\n")
             self.transport.close()
