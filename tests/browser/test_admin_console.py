@@ -16,13 +16,11 @@ from sqlalchemy import select
 from config.settings import Settings
 from service.actions.bounces import log_bounce
 from service.admin.users import create_admin
-from service.storage import migrate
 from service.storage.db import session_scope
 from service.storage.models import AuditLog, Subscriber
 from service.topics.store import current_taxonomy
-from tests.conftest import REPO_ROOT, make_settings
 from tests.support.browser import CheckedPage
-from tests.support.processes import free_port, papermail_process, wait_for_http
+from tests.support.web_server import embedded_web
 
 pytestmark = pytest.mark.integration
 
@@ -58,15 +56,7 @@ def seed(settings: Settings) -> None:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    tmp = tmp_path_factory.mktemp("console")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    settings = make_settings(tmp / "var", mail_backend="outbox", base_url=url)
-    migrate.upgrade(settings)
-    seed(settings)
-    with papermail_process(["web", "--host", "127.0.0.1", "--port", str(port)], settings, REPO_ROOT,
-                           tmp / "web.log") as web:
-        wait_for_http(f"{url}/healthz", web, tmp / "web.log")
+    with embedded_web(tmp_path_factory.mktemp("console"), seed) as (url, _):
         yield url
 
 

@@ -24,13 +24,11 @@ from sqlalchemy import select
 from config.settings import Settings
 from service.catalog.cards import THUMBNAIL_HOSTS, paper_day
 from service.ingest.poll import ingest_document
-from service.storage import migrate
 from service.storage.db import session_scope
 from service.storage.models import Paper, Subscriber
 from service.subscribers.tokens import link
-from tests.conftest import REPO_ROOT, make_settings
 from tests.support.browser import CheckedPage
-from tests.support.processes import free_port, papermail_process, wait_for_http
+from tests.support.web_server import embedded_web
 
 pytestmark = pytest.mark.integration
 
@@ -49,16 +47,11 @@ def png(width: int = 120, height: int = 64) -> bytes:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, shared_fixtures: Path) -> Iterator[tuple[str, Settings]]:
-    tmp = tmp_path_factory.mktemp("front")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    settings = make_settings(tmp / "var", mail_backend="outbox", base_url=url)
-    migrate.upgrade(settings)
-    summary = ingest_document(settings, (shared_fixtures / HF_DAY).read_bytes(), source_name="hf-daily", fmt="hf")
-    assert summary.new == summary.fetched > 0
-    with papermail_process(["web", "--host", "127.0.0.1", "--port", str(port)], settings, REPO_ROOT,
-                           tmp / "web.log") as web:
-        wait_for_http(f"{url}/healthz", web, tmp / "web.log")
+    def ingest_the_day(settings: Settings) -> None:
+        summary = ingest_document(settings, (shared_fixtures / HF_DAY).read_bytes(), source_name="hf-daily", fmt="hf")
+        assert summary.new == summary.fetched > 0
+
+    with embedded_web(tmp_path_factory.mktemp("front"), ingest_the_day) as (url, settings):
         yield url, settings
 
 
@@ -232,17 +225,12 @@ def hf_item(arxiv_id: str, title: str, day: date, upvotes: int) -> dict[str, Any
 @pytest.fixture(scope="module")
 def todays_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Settings]]:
     """A server whose papers are today's, so a reader's feed (the lookback window) has entries."""
-    tmp = tmp_path_factory.mktemp("feed")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    settings = make_settings(tmp / "var", mail_backend="outbox", base_url=url)
-    migrate.upgrade(settings)
-    today = datetime.now(UTC).date()
-    items = [hf_item("2612.00001", "Agents that plan", today, 40), hf_item("2612.00002", "Agents that remember", today, 30)]
-    ingest_document(settings, json.dumps(items).encode(), source_name="hf-daily", fmt="hf")
-    with papermail_process(["web", "--host", "127.0.0.1", "--port", str(port)], settings, REPO_ROOT,
-                           tmp / "web.log") as web:
-        wait_for_http(f"{url}/healthz", web, tmp / "web.log")
+    def ingest_two_of_today(settings: Settings) -> None:
+        today = datetime.now(UTC).date()
+        items = [hf_item("2612.00001", "Agents that plan", today, 40), hf_item("2612.00002", "Agents that remember", today, 30)]
+        ingest_document(settings, json.dumps(items).encode(), source_name="hf-daily", fmt="hf")
+
+    with embedded_web(tmp_path_factory.mktemp("feed"), ingest_two_of_today) as (url, settings):
         yield url, settings
 
 

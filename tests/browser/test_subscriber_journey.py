@@ -7,25 +7,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import Any
 
 import pytest
 
 from config.settings import Settings
-from service.storage import migrate
-from service.demo.run import sample_papers_for
-from service.ingest.poll import ingest_document
-from tests.conftest import REPO_ROOT, make_settings
+from tests.conftest import REPO_ROOT
 from tests.support.browser import CheckedPage
 from tests.support.outbox import wait_for_mail
-from tests.support.processes import (
-    celery_worker,
-    free_port,
-    papermail_process,
-    wait_for_http,
-)
+from tests.support.processes import celery_worker
+from tests.support.web_server import embedded_web, ingest_todays_samples
 
 pytestmark = pytest.mark.integration
 
@@ -35,17 +27,9 @@ pytestmark = pytest.mark.integration
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Settings]]:
     """`papermail web` and `papermail worker` on one embedded DATA_DIR, mail into the outbox."""
     tmp = tmp_path_factory.mktemp("journey")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    settings = make_settings(tmp / "var", mail_backend="outbox", base_url=url)
-    migrate.upgrade(settings)
-    # dated so that their last day is today: digests and previews carry only the reader's days
-    ingest_document(settings, sample_papers_for(datetime.now(UTC).date()), source_name="demo", fmt="hf",
-                    now=datetime.now(UTC))
-    with celery_worker(settings, REPO_ROOT, tmp / "worker.log", concurrency=1), papermail_process(
-        ["web", "--host", "127.0.0.1", "--port", str(port)], settings, REPO_ROOT, tmp / "web.log"
-    ) as web:
-        wait_for_http(f"{url}/healthz", web, tmp / "web.log")
+    with embedded_web(tmp, ingest_todays_samples) as (url, settings), celery_worker(
+        settings, REPO_ROOT, tmp / "worker.log", concurrency=1
+    ):
         yield url, settings
 
 

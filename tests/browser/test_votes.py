@@ -15,18 +15,14 @@ import pytest
 from sqlalchemy import select
 
 from config.settings import Settings
-from service.demo.run import sample_papers_for
 from service.digests.run import run_foreground
-from service.ingest.poll import ingest_document
 from service.mail import list_outbox
 from service.mail.toolkit import DeliveryTools
-from service.storage import migrate
 from service.storage.db import session_scope
 from service.storage.models import Paper, Subscriber, Vote
 from service.subscribers.tokens import link, read_vote_token
-from tests.conftest import REPO_ROOT, make_settings
 from tests.support.browser import CheckedPage
-from tests.support.processes import free_port, papermail_process, wait_for_http
+from tests.support.web_server import embedded_web, ingest_todays_samples
 
 pytestmark = pytest.mark.integration
 
@@ -34,17 +30,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Settings]]:
     """`papermail web` on an embedded DATA_DIR with the sample papers; digests go to the outbox."""
-    tmp = tmp_path_factory.mktemp("votes")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    settings = make_settings(tmp / "var", mail_backend="outbox", base_url=url)
-    migrate.upgrade(settings)
-    # dated so that their last day is today: digests and previews carry only the reader's days
-    ingest_document(settings, sample_papers_for(datetime.now(UTC).date()), source_name="demo", fmt="hf",
-                    now=datetime.now(UTC))
-    with papermail_process(["web", "--host", "127.0.0.1", "--port", str(port)], settings, REPO_ROOT,
-                           tmp / "web.log") as web:
-        wait_for_http(f"{url}/healthz", web, tmp / "web.log")
+    with embedded_web(tmp_path_factory.mktemp("votes"), ingest_todays_samples) as (url, settings):
         yield url, settings
 
 
