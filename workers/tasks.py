@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from datetime import UTC, datetime
 from functools import lru_cache
 
 from celery import Task
-from celery.signals import worker_process_shutdown, worker_ready, worker_shutdown
+from celery.signals import worker_process_init, worker_process_shutdown, worker_ready, worker_shutdown
 
 from config.settings import get_settings
 from service.digests.deliver import deliver_batch
@@ -22,11 +23,24 @@ from service.storage.db import get_engine
 from workers.celery_app import app, declare_queues
 from workers.sweep import Sweeper
 
+log = logging.getLogger(__name__)
+
 
 @lru_cache(maxsize=1)
 def delivery_tools() -> DeliveryTools:
     """Renderer (compiled MJML), composer (DKIM key), SMTP connection: once per worker process."""
     return DeliveryTools.from_settings(get_settings())
+
+
+@worker_process_init.connect
+def _build_delivery_tools(**_: object) -> None:
+    """Built as the pool process starts, not inside its first batch: loading and checking the
+    DKIM key alone is ~40 ms of CPU (OpenSSL checks the RSA key's primes). A failure here is
+    left for that first task to raise and report, instead of failing the process in a loop."""
+    try:
+        delivery_tools()
+    except Exception:  # raised again by the first task that needs the tools
+        log.warning("could not build the delivery tools at process start", exc_info=True)
 
 
 @worker_process_shutdown.connect

@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.utils import format_datetime, parseaddr
+from functools import lru_cache
 from typing import TYPE_CHECKING, Required, TypedDict
 from urllib.parse import quote, urlsplit
 
 from email_validator import EmailNotValidError, validate_email
+from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES, EMAIL_MAX_LENGTH
 
 if TYPE_CHECKING:
     from config.settings import Settings
@@ -46,9 +48,37 @@ def clean_header_value(name: str, value: str) -> str:
     return value
 
 
+# email_validator's DOT_ATOM_TEXT (RFC 5322 3.2.3): the local parts it takes as they are.
+_DOT_ATOM = re.compile(r"[A-Za-z0-9_!#$%&'*+\-/=?^`{|}~]+(?:\.[A-Za-z0-9_!#$%&'*+\-/=?^`{|}~]+)*")
+
+
+@lru_cache(maxsize=4096)
+def _checked_domain(domain: str, allow_test_domains: bool) -> tuple[str, int] | None:
+    """email_validator's verdict on DOMAIN alone: its ASCII form and the longest UTF-8 length of
+    its forms, or None when refused. Most of validate_email's cost is the domain's (IDNA mapping
+    character by character), and a list has few domains: cached per process."""
+    try:
+        checked = validate_email(f"x@{domain}", check_deliverability=False, allow_smtputf8=False,
+                                 test_environment=allow_test_domains)  # fmt: skip
+    except EmailNotValidError:
+        return None
+    return checked.ascii_domain, max(len(checked.domain.encode()), len(checked.ascii_domain))
+
+
 def validate_recipient(address: str, *, allow_test_domains: bool = False) -> str:
-    """The normalised ASCII form of ``address``, or MessageError saying what is wrong with it."""
+    """The normalised ASCII form of ``address``, or MessageError saying what is wrong with it.
+
+    An ASCII dot-atom local part before a domain already checked gives what validate_email
+    would (~1.5 µs instead of ~28): its local-part rules for a dot-atom end there, and a domain's
+    verdict does not depend on the local part, only the total length, checked here as it checks
+    it. Anything else, and every refusal, goes through validate_email itself.
+    """
     address = clean_header_value("recipient address", address)
+    local, at, domain = address.rpartition("@")
+    if at and _DOT_ATOM.fullmatch(local) and local.lower() not in CASE_INSENSITIVE_MAILBOX_NAMES:
+        checked = _checked_domain(domain, allow_test_domains)
+        if checked is not None and max(len(address.encode()), len(local) + 1 + checked[1]) <= EMAIL_MAX_LENGTH:
+            return f"{local}@{checked[0]}"
     try:
         # No SMTPUTF8: an internationalised domain becomes punycode, a non-ASCII local part
         # is refused, so every message stays plain ASCII on the wire.
@@ -151,6 +181,10 @@ def feedback_id_value(kind: str, domain: str) -> str:
 
 
 def _normalise_newlines(body: str) -> str:
+    # The test first: str.replace of a two-character needle costs ~30 µs on a 25 KB non-ASCII
+    # string even when it finds nothing, a one-character search well under one (measured).
+    if "\r" not in body:
+        return body
     return body.replace("\r\n", "\n").replace("\r", "\n")
 
 
@@ -246,8 +280,15 @@ def message_id_of(data: bytes) -> str | None:
     end = data.find(b"\r\n\r\n")
     if end < 0:
         end = data.find(b"\n\n")
-    found = _MESSAGE_ID.search(data, 0, len(data) if end < 0 else end + 1)
-    if found is None:
-        return None
-    value = " ".join(found.group(1).decode("utf-8", "replace").split())
-    return value or None
+    head = data if end < 0 else data[: end + 1]
+    # The anchored regex tried at every position of the header cost ~9 µs a send; a plain find
+    # over the lowercased header leads it to the candidate lines only.
+    lowered = b"\n" + head.lower()
+    at = lowered.find(b"\nmessage-id")
+    while at >= 0:
+        found = _MESSAGE_ID.match(head, at)  # lowered[at] is the "\n" before head[at]
+        if found is not None:
+            value = " ".join(found.group(1).decode("utf-8", "replace").split())
+            return value or None
+        at = lowered.find(b"\nmessage-id", at + 1)
+    return None

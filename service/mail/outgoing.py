@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -26,25 +27,35 @@ class OutgoingMail:
     data: bytes
 
 
+def never() -> bool:
+    return False
+
+
 class Composer:
     """Builds and signs messages for one configuration.
 
     Made once per worker (``Composer.from_settings``): the sender is parsed, its header
     lines rendered and the DKIM key read and checked once, not per recipient.
+
+    ``takes_8bit`` says, at each message, whether the relay it is about to go to announced
+    8BITMIME (``SmtpBackend.takes_8bit``; the toolkit connects the two): then a non-ASCII text
+    part goes as 8bit instead of quoted-printable. The message is signed as composed, so the
+    decision has to be made here, not by the backend.
     """
 
     def __init__(self, sender: SenderIdentity, signer: DkimSigner | None = None,
-                 bounces: BounceAddresses | None = None) -> None:
+                 bounces: BounceAddresses | None = None, *, takes_8bit: Callable[[], bool] = never) -> None:
         self.sender = sender
         self.signer = signer
         # VERP: with it, a digest's MAIL FROM is its own bounce address (service.inbound.verp).
         self.bounces = bounces
+        self.takes_8bit = takes_8bit
         self._lines = SenderLines.of(sender)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Composer:
+    def from_settings(cls, settings: Settings, *, takes_8bit: Callable[[], bool] = never) -> Composer:
         return cls(SenderIdentity.from_settings(settings), DkimSigner.from_settings(settings),
-                   BounceAddresses.from_settings(settings))
+                   BounceAddresses.from_settings(settings), takes_8bit=takes_8bit)
 
     def compose(self, *, subscriber_id: int | None = None, **args: Unpack[MessageArgs]) -> OutgoingMail:
         """See ``build_message`` for the arguments; raises MessageError for a refused value.
@@ -56,7 +67,7 @@ class Composer:
         as they are: ``data`` is exactly what DKIM signed.
         """
         fields = check_fields(self.sender, **args)
-        data = render(self._lines, fields)
+        data = render(self._lines, fields, eight_bit=self.takes_8bit())
         verp = None
         if self.bounces is not None:
             verp = self.bounces.envelope_from(delivery_id=fields.delivery_id, subscriber_id=subscriber_id)

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from config.settings import Settings
-from service.mail import Composer, MailBackend, get_backend
+from service.mail import Composer, MailBackend, SmtpBackend, get_backend
+from service.mail.outgoing import never
 from service.mail.send_rate import RateLimiter, send_rate_limiter
 from service.rendering import EmailRenderer, Sender
 
@@ -26,10 +27,13 @@ class DeliveryTools:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DeliveryTools:
+        backend = get_backend(settings)
+        # The composer asks the SMTP relay's last EHLO whether a text part may go as 8bit.
+        takes_8bit = backend.takes_8bit if isinstance(backend, SmtpBackend) else never
         return cls(
             renderer=EmailRenderer(cache_dir=settings.data_dir / "cache" / "mjml"),
-            composer=Composer.from_settings(settings),
-            backend=get_backend(settings),
+            composer=Composer.from_settings(settings, takes_8bit=takes_8bit),
+            backend=backend,
             limiter=send_rate_limiter(settings),
             sender=Sender.from_settings(settings),
         )

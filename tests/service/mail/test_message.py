@@ -7,6 +7,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+import idna
 import pytest
 
 from service.mail import Composer, MessageError, SenderIdentity, Unsubscribe, make_message_id, wire_bytes
@@ -264,3 +265,54 @@ def test_account_mail_is_a_stream_of_its_own(composer: Composer) -> None:
         assert message["List-Id"] == "papermail transactional <transactional.papermail.test>"
         assert message["Feedback-ID"] == f"{kind}:transactional:papermail:papermail.test"
     assert parsed(digest(composer))["Feedback-ID"].split(":")[:2] == ["digest", "digests"]
+
+
+def _reference(address: str, allow_test_domains: bool) -> str:
+    """validate_recipient as it was before its fast path: validate_email on every address."""
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        result = validate_email(address, check_deliverability=False, allow_smtputf8=False,
+                                test_environment=allow_test_domains)  # fmt: skip
+    except EmailNotValidError as exc:
+        raise MessageError(str(exc)) from None
+    return result.ascii_email or result.normalized
+
+
+LOCALS = ["alice", "Alice.Smith", "a+tag", "o'neil", "x_y-z", "a.b.c", "a..b", ".a", "a.", "", "zoë", "a b",
+          '"quoted"', "Postmaster", "INFO", "webmaster", "w" * 64, "w" * 65, "a@b", "!#$%&*/=?^`{|}~", "<a"]
+DOMAINS = ["example.com", "Example.COM", "sub.example.org", "bücher.de", "xn--bcher-kva.de", "xn--zz.de",
+           "localhost", "papermail.test", "host.local", "x.onion", "y.invalid", "1.2.3.4", "[127.0.0.1]",
+           "a-.com", "-a.com", "ab--cd.com", "exa_mple.com", "example", "example.com.", "", "example.123",
+           "l" * 63 + ".com", "l" * 64 + ".com", ".".join(["d" * 60] * 4) + ".com", "ex ample.com", "ex>ample.com",
+           "ＥＸＡＭＰＬＥ.com", "e\u0301xample.com", "example.com\u200b"]
+
+
+@pytest.mark.parametrize("allow_test_domains", [False, True])
+def test_the_recipient_fast_path_gives_validate_emails_verdict(allow_test_domains: bool) -> None:
+    from service.mail.message import _checked_domain, validate_recipient
+
+    _checked_domain.cache_clear()
+    long_local = "l" * (254 - len("@example.com"))
+    cases = [f"{local}@{domain}" for local in LOCALS for domain in DOMAINS]
+    wide = "日" * 50 + ".jp"  # its UTF-8 form is longer than its IDNA one: the length limit counts both
+    cases += [long_local + "@example.com", long_local + "x@example.com", "a@b@example.com", "nobody", "@example.com",
+              "a" * (254 - len(wide.encode())) + "@" + wide, "a" * (253 - len(wide.encode())) + "@" + wide,
+              # its IDNA form given: normalised back to the wider Unicode one, which must fit too
+              "a" * (254 - len(wide.encode())) + "@" + idna.encode(wide).decode(),
+              "a" * (253 - len(wide.encode())) + "@" + idna.encode(wide).decode(),
+              "a@" + "d" * 63 + "." + "e" * 63 + "." + "f" * 63 + "." + "g" * 57 + ".com"]
+    for address in cases * 2:  # the second time round, every domain's verdict comes from the cache
+        try:
+            expected: str | Exception = _reference(address, allow_test_domains)
+        except MessageError as exc:
+            expected = exc
+        try:
+            got: str | Exception = validate_recipient(address, allow_test_domains=allow_test_domains)
+        except MessageError as exc:
+            got = exc
+        if isinstance(expected, Exception):
+            assert isinstance(got, MessageError), (address, got)
+        else:
+            assert got == expected, address
+    assert _checked_domain.cache_info().hits > 0

@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from config.settings import Settings
 from service.mail import Composer, DkimKeyError, DkimSigner, OutgoingMail, wire_bytes
-from service.mail.dkim_canon import relaxed_field, simple_body_hash, split_message
+from service.mail.dkim_canon import relaxed_field, signed_headers_input, simple_body_hash, split_message
 from service.mail.message import Unsubscribe
 from service.mail.signing import SIGNED_HEADERS, signed_header_names
 from tests.conftest import make_settings
@@ -147,6 +147,14 @@ def test_header_parsing_and_relaxed_canonicalisation_match_dkimpy(head: bytes) -
     assert [list(f) for f in fields] == reference and body == b"body\r\n"
     expected = [name + b":" + value for name, value in Relaxed.canonicalize_headers(reference)]
     assert [relaxed_field(name, value) + b"\r\n" for name, value in fields] == expected
+
+
+@pytest.mark.parametrize("head", HOSTILE_HEADS)
+def test_the_signed_header_input_is_dkimpys_selection_of_relaxed_fields(head: bytes) -> None:
+    fields, _ = split_message(head + b"\r\nbody\r\n")
+    names = signed_header_names(tuple(name for name, _ in fields))
+    reference = dkim.select_headers(Relaxed.canonicalize_headers(dkim.rfc822_parse(head + b"\r\nbody\r\n")[0]), names)
+    assert signed_headers_input(fields, names) == b"".join(name + b":" + value for name, value in reference)
 
 
 @pytest.mark.parametrize("head", [b"X-Bare: one\n two\r\n", b"X-Cr: one\r two\r\n", b"From: a@b.test\nTo: c@d\r\n"])

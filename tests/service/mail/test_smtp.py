@@ -200,7 +200,8 @@ def test_a_forked_worker_opens_its_own_connection_and_leaves_the_parents_alone(
     assert proxied_sink.connections == 2 and backend.connections_opened == 1
 
 
-@pytest.mark.parametrize("data", [b"a\r\n.b\r\n..c\r\n", b".first\r\nlast", b"bare\n.lf\r.cr", b"", b"."])
+@pytest.mark.parametrize("data", [b"a\r\n.b\r\n..c\r\n", b".first\r\nlast", b"bare\n.lf\r.cr", b"", b".",
+                                  b"\n.\n.\n", b"..\r\n...\r\n.", b"no dot line\r\n", "é\r\n.▲\r\n".encode()])
 def test_dot_stuffing_matches_smtplib(data: bytes) -> None:
     expected = smtplib._quote_periods(data)  # type: ignore[attr-defined]
     expected += b"" if expected.endswith(b"\r\n") else b"\r\n"

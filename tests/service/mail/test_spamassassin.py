@@ -26,12 +26,14 @@ LAYOUT_RULES = ("HTML_FONT_LOW_CONTRAST", "HTML_OBFUSCATE", "HTML_FONT_SIZE", "H
 BASE = "https://papermail.example"
 
 
-@pytest.fixture(scope="module")
-def composer(tmp_path_factory: pytest.TempPathFactory) -> Composer:
+@pytest.fixture(scope="module", params=[False, True], ids=["7bit-relay", "8bitmime-relay"])
+def composer(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Composer:
+    """As for a relay without 8BITMIME (non-ASCII text quoted-printable) and one with it (8bit)."""
     settings = make_settings(
         tmp_path_factory.mktemp("var"), mail_from="papermail <digest@papermail.example>", base_url=BASE
     )
-    return Composer.from_settings(settings)
+    eight_bit: bool = request.param
+    return Composer.from_settings(settings, takes_8bit=lambda: eight_bit)
 
 
 def digest_bytes(composer: Composer) -> bytes:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import binascii
 import email
 import email.policy
+import random
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
@@ -13,7 +15,15 @@ import pytest
 
 from service.mail import Composer, SenderIdentity, Unsubscribe, wire_bytes
 from service.mail.message import parse_sender
-from service.mail.wire import encoded_words, fold_at_spaces, html_ascii, qp_body, seven_bit, text_header
+from service.mail.wire import (
+    encoded_words,
+    fold_at_spaces,
+    has_long_line,
+    html_ascii,
+    qp_body,
+    text_header,
+    unencoded,
+)
 from tests.service.mail.email_message import build_message
 
 WHEN = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
@@ -53,9 +63,10 @@ CASES: list[tuple[SenderIdentity, dict[str, Any]]] = [
 ]
 
 
+@pytest.mark.parametrize("eight_bit", [False, True], ids=["7bit-relay", "8bitmime-relay"])
 @pytest.mark.parametrize(("identity", "overrides"), CASES)
 def test_direct_bytes_parse_to_what_the_email_message_route_gives(
-    identity: SenderIdentity, overrides: dict[str, Any]
+    identity: SenderIdentity, overrides: dict[str, Any], eight_bit: bool
 ) -> None:
     fields: dict[str, Any] = {
         "to_address": "alice@example.com",
@@ -68,10 +79,13 @@ def test_direct_bytes_parse_to_what_the_email_message_route_gives(
         "date": WHEN,
     }
     fields.update(overrides)
-    fast_bytes = Composer(identity).compose(**fields).data
+    fast_bytes = Composer(identity, takes_8bit=lambda: eight_bit).compose(**fields).data
     fast, slow = parsed(fast_bytes), parsed(wire_bytes(build_message(identity, **fields)))
 
-    assert fast.keys() == slow.keys()
+    eight = b"Content-Transfer-Encoding: 8bit" in fast_bytes
+    # RFC 2045 6.4: the multipart holding an 8bit part is labelled 8bit itself, after Content-Type.
+    assert fast.keys() == slow.keys() + (["Content-Transfer-Encoding"] if eight else [])
+    assert not eight or fast["Content-Transfer-Encoding"] == "8bit"
     for name in slow:
         if name != "Content-Type":  # differs only in the boundary, checked below
             assert str(fast[name]) == str(slow[name]), name
@@ -87,13 +101,16 @@ def test_direct_bytes_parse_to_what_the_email_message_route_gives(
         if ours.get_content_type() == "text/html":  # the same page, non-ASCII as references
             content = html_ascii(content)
         seven = content.isascii() and "\0" not in content
-        assert ours["Content-Transfer-Encoding"] == ("7bit" if seven else "quoted-printable")
-        if seven and ours.get_content_type() == "text/plain":
+        # 8bit: the text part (the HTML is ASCII by now), when the relay takes it; TEXT's lines are short.
+        eight = eight_bit and not seven and "\0" not in content and ours.get_content_type() == "text/plain"
+        assert ours["Content-Transfer-Encoding"] == ("7bit" if seven else "8bit" if eight else "quoted-printable")
+        if (seven or eight) and ours.get_content_type() == "text/plain":
             assert ours.get_content() == content
         else:  # HTML: an overlong line may have been broken at a space, which HTML reads as one
             assert ours.get_content().split() == content.split()
     assert not fast.defects and all(not p.defects for p in fast_parts)
-    assert fast_bytes.isascii()
+    head, _, body = fast_bytes.partition(b"\r\n\r\n")
+    assert head.isascii() and (fast_bytes.isascii() or eight_bit)
     lines = fast_bytes.split(b"\r\n")
     assert b"\n" not in fast_bytes.replace(b"\r\n", b"") and b"\r" not in fast_bytes.replace(b"\r\n", b"")
     assert all(len(line) <= 998 for line in lines)
@@ -106,10 +123,13 @@ def test_subject_that_looks_like_an_encoded_word_is_kept_verbatim(tmp_path: Path
     assert parsed(data)["Subject"] == subject
 
 
-@pytest.mark.parametrize("value", ["é", "a" * 41 + "é", "日本語" * 40, "🎉 " * 30, "plain then ü"])
+@pytest.mark.parametrize("value", ["é", "a" * 41 + "é", "日本語" * 40, "🎉 " * 30, "plain then ü", "a" * 40 + "🎉" * 3])
 def test_encoded_words_hold_whole_characters_and_stay_short(value: str) -> None:
     words = encoded_words(value)
     assert all(len(word) <= 75 for word in words)
+    # each word decodes on its own (RFC 2047 6.3: no character split across words)
+    pieces = [binascii.a2b_base64(word[len("=?utf-8?b?") : -2]).decode() for word in words]
+    assert "".join(pieces) == value and all(pieces)
     header = text_header("Subject", value)
     assert all(len(line) <= 78 for line in header.split("\r\n"))
     assert parsed(f"{header}\r\n\r\n".encode())["Subject"] == value
@@ -179,10 +199,10 @@ def test_an_overlong_html_line_is_broken_at_a_space_and_one_without_spaces_is_qu
 
 
 def test_7bit_is_refused_for_nul_overlong_plain_text_and_a_body_holding_the_boundary() -> None:
-    assert seven_bit("a\x00b", html=True) is None
-    assert seven_bit("x" * 999, html=False) is None
-    assert seven_bit("x " * 600, html=False) is None  # plain text is never re-broken
-    assert seven_bit("x" * 998, html=False) == b"x" * 998 + b"\r\n"
+    assert unencoded("a\x00b", html=True) is None
+    assert unencoded("x" * 999, html=False) is None
+    assert unencoded("x " * 600, html=False) is None  # plain text is never re-broken
+    assert unencoded("x" * 998, html=False) == (b"x" * 998 + b"\r\n", "7bit")
     assert fold_at_spaces("a " * 10, limit=6) == "a a a\na a a\na a a\na "
     # A body that contains the boundary (it is derived from the Message-ID) falls back to QP.
     probe = Composer(sender("Papermail <digest@papermail.test>")).compose(
@@ -208,3 +228,43 @@ def test_qp_body_copies_plain_lines_and_encodes_the_rest_exactly() -> None:
         expected = text if text.endswith("\n") else text + "\n"
         assert quopri.decodestring(body.replace(b"\r\n", b"\n")).decode() == expected
     assert qp_body("plain line\nA=B\n") == b"plain line\r\nA=3DB\r\n"  # the first copied as it is
+
+
+def _compose_8bit(**overrides: Any) -> bytes:
+    fields: dict[str, Any] = {"to_address": "alice@example.com", "subject": "s", "text": "Hello\n",
+                              "html": "<p>Hello</p>", "message_key": "k", "date": WHEN}  # fmt: skip
+    fields.update(overrides)
+    return Composer(sender("Papermail <digest@papermail.test>"), takes_8bit=lambda: True).compose(**fields).data
+
+
+def test_non_ascii_text_goes_as_8bit_utf8_when_the_relay_takes_it_and_the_html_stays_7bit() -> None:
+    data = _compose_8bit(text="▲ 12 · Agents\n👍 More like this\n", html="<p>Zoë ▲</p>")
+    text, html = _parts(data)
+    assert text["Content-Transfer-Encoding"] == "8bit" and html["Content-Transfer-Encoding"] == "7bit"
+    assert parsed(data)["Content-Transfer-Encoding"] == "8bit"  # the multipart: it holds 8bit data
+    assert text.get_content() == "▲ 12 · Agents\r\n👍 More like this\r\n"
+    assert "▲ 12 · Agents\r\n👍".encode() in data  # UTF-8 as it is, no transfer encoding
+    assert html.get_content() == "<p>Zo&#235; &#9650;</p>\r\n"
+    head, _, _ = data.partition(b"\r\n\r\n")
+    assert head.isascii() and b"\n" not in data.replace(b"\r\n", b"")
+    # ASCII text is 7bit whatever the relay takes
+    ascii_only = _compose_8bit(text="plain\n")
+    (plain, _) = _parts(ascii_only)
+    assert plain["Content-Transfer-Encoding"] == "7bit" and "Content-Transfer-Encoding" not in parsed(ascii_only)
+
+
+def test_8bit_lines_are_counted_in_octets_and_a_nul_or_an_overlong_line_falls_back_to_qp() -> None:
+    assert unencoded("é" * 499, html=False, eight_bit=True) == (("é" * 499 + "\r\n").encode(), "8bit")  # 998 octets
+    assert unencoded("é" * 500, html=False, eight_bit=True) is None  # 500 characters but 1000 octets
+    assert unencoded("é\x00", html=False, eight_bit=True) is None
+    assert unencoded("é", html=False, eight_bit=False) is None
+    (text, _) = _parts(_compose_8bit(text="é" * 500 + "\n"))
+    assert text["Content-Transfer-Encoding"] == "quoted-printable" and text.get_content() == "é" * 500 + "\r\n"
+
+
+def test_long_lines_are_found_by_octets_as_a_split_finds_them() -> None:
+    rng = random.Random(3)
+    for _ in range(2000):
+        lines = ["x" * rng.choice([0, 1, 5, 9, 10, 11, 12, 30]) for _ in range(rng.randint(0, 8))]
+        data = "\n".join(lines).encode() + rng.choice([b"", b"\n"])
+        assert has_long_line(data, limit=10) == (max(map(len, data.split(b"\n"))) > 10), data
