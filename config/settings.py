@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     smtp_password: str = ""
     smtp_security: Literal["none", "starttls", "ssl"] = "none"
     smtp_timeout_seconds: float = Field(default=30.0, gt=0)
+    # Text parts go 8bit when the relay announces 8BITMIME (RFC 6152). Off for a relay that
+    # announces it but converts to quoted-printable for a later hop, which breaks the DKIM body hash.
+    smtp_8bitmime: bool = True
     dkim_domain: str = ""
     dkim_selector: str = ""
     dkim_private_key_path: Path | None = None

@@ -29,7 +29,7 @@ class DeliveryTools:
     def from_settings(cls, settings: Settings) -> DeliveryTools:
         backend = get_backend(settings)
         # The composer asks the SMTP relay's last EHLO whether a text part may go as 8bit.
-        takes_8bit = backend.takes_8bit if isinstance(backend, SmtpBackend) else never
+        takes_8bit = backend.takes_8bit if isinstance(backend, SmtpBackend) and settings.smtp_8bitmime else never
         return cls(
             renderer=EmailRenderer(cache_dir=settings.data_dir / "cache" / "mjml"),
             composer=Composer.from_settings(settings, takes_8bit=takes_8bit),

@@ -38,3 +38,20 @@ def test_other_backends_never_get_8bit(tmp_path: Path, backend: str) -> None:
     tools = DeliveryTools.from_settings(settings)
     mail = tools.composer.compose(to_address="ann@example.org", message_key="1", **ARGS)  # type: ignore[arg-type]
     assert mail.data.isascii() and not tools.composer.takes_8bit()
+
+
+@pytest.mark.integration
+def test_smtp_8bitmime_false_keeps_text_quoted_printable_even_when_the_relay_offers_8bit(
+    tmp_path: Path, smtp_sink: SmtpSink
+) -> None:
+    settings = make_settings(tmp_path, mail_from="Papermail <digest@papermail.test>", smtp_8bitmime=False,
+                             **smtp_sink.settings_overrides())
+    tools = DeliveryTools.from_settings(settings)
+    try:
+        for key in ("1", "2"):  # the second is composed after the relay's EHLO announced 8BITMIME
+            mail = tools.composer.compose(to_address="ann@example.org", message_key=key, **ARGS)  # type: ignore[arg-type]
+            tools.backend.send(mail.envelope_from, mail.to, mail.data)
+            assert mail.data.isascii() and b"Content-Transfer-Encoding: 8bit" not in mail.data
+    finally:
+        close_shared_backends()
+    assert len(smtp_sink.wait_for(2)) == 2
