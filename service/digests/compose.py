@@ -10,7 +10,7 @@ from datetime import date
 from config.settings import Settings
 from service.catalog.slugs import paper_path
 from service.matching.explain import reason_lines
-from service.matching.records import Match, TopicReason
+from service.matching.records import Match, Reasons, TopicReason
 from service.storage.models import Paper, Subscriber
 from service.rendering import DigestContext, DigestLinks, DigestPaper, Sender
 from service.rendering.snippet import Span, term_spans
@@ -46,15 +46,36 @@ class PaperFacts:
     ai_summary: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class ShownReasons:
+    """What a digest shows of one match's reasons: the same for every reader whose reasons for
+    the paper are equal (readers of one topic, of one keyword)."""
+
+    title_spans: tuple[Span, ...]
+    abstract_spans: tuple[Span, ...]
+    terms: tuple[str, ...]
+    topics: tuple[str, ...]
+    why: tuple[str, ...]
+
+
 # Per Paper object, so per batch (a batch loads its papers once and its readers share them):
-# reading ~15 instrumented attributes per paper per reader was a fifth of digest_context.
-_FACTS: weakref.WeakKeyDictionary[Paper, tuple[Mapping[str, str], PaperFacts]] = weakref.WeakKeyDictionary()
+# reading ~15 instrumented attributes per paper per reader was a fifth of digest_context. With
+# the facts, the paper's shown reasons by Reasons (equal reasons, equal spans and lines).
+_FACTS: weakref.WeakKeyDictionary[Paper, tuple[Mapping[str, str], PaperFacts, dict[Reasons, ShownReasons]]] = (
+    weakref.WeakKeyDictionary()
+)
+MAX_REASONS_PER_PAPER = 512  # a batch's readers of one paper; bounds a long-lived Paper object's dict
 
 
 def paper_facts(paper: Paper, topic_names: Mapping[str, str]) -> PaperFacts:
+    return _facts_entry(paper, topic_names)[1]
+
+
+def _facts_entry(paper: Paper, topic_names: Mapping[str, str]
+                 ) -> tuple[Mapping[str, str], PaperFacts, dict[Reasons, ShownReasons]]:
     found = _FACTS.get(paper)
     if found is not None and found[0] is topic_names:
-        return found[1]
+        return found
     facts = PaperFacts(
         title=paper.title,
         url=paper.hf_url or paper.abs_url,
@@ -68,22 +89,37 @@ def paper_facts(paper: Paper, topic_names: Mapping[str, str]) -> PaperFacts:
         project_url=paper.project_page,
         ai_summary=paper.ai_summary,
     )
-    _FACTS[paper] = (topic_names, facts)
-    return facts
+    entry = _FACTS[paper] = (topic_names, facts, {})
+    return entry
 
 
-def digest_paper(paper: Paper, match: Match, topic_names: Mapping[str, str],
-                 votes: tuple[str, str] | None = None, marks: Sequence[str] = (),
-                 url: str | None = None) -> DigestPaper:
-    """URL: where the title links (default: the paper's Hugging Face or arXiv page)."""
-    facts = paper_facts(paper, topic_names)
-    reasons = match.reasons
+def shown_reasons(facts: PaperFacts, reasons: Reasons, topic_names: Mapping[str, str]) -> ShownReasons:
     title_spans = [span for hit in reasons.terms if hit.field == "title" for span in hit.spans]
     abstract_spans = [span for hit in reasons.terms if hit.field == "abstract" for span in hit.spans]
     # Why it is in a topic: marked too.
     if reasons.evidence:
         title_spans += evidence_spans(facts.title, reasons.evidence)
         abstract_spans += evidence_spans(facts.abstract, reasons.evidence)
+    return ShownReasons(
+        title_spans=tuple(title_spans),
+        abstract_spans=tuple(abstract_spans),
+        terms=tuple(dict.fromkeys(hit.term for hit in reasons.terms)),
+        topics=tuple(topic_names.get(slug, slug) for slug in reasons.topics),
+        why=tuple(reason_lines(reasons, topic_names)),
+    )
+
+
+def digest_paper(paper: Paper, match: Match, topic_names: Mapping[str, str],
+                 votes: tuple[str, str] | None = None, marks: Sequence[str] = (),
+                 url: str | None = None) -> DigestPaper:
+    """URL: where the title links (default: the paper's Hugging Face or arXiv page)."""
+    _, facts, by_reasons = _facts_entry(paper, topic_names)
+    reasons = match.reasons
+    shown = by_reasons.get(reasons)
+    if shown is None:
+        if len(by_reasons) >= MAX_REASONS_PER_PAPER:
+            by_reasons.clear()
+        shown = by_reasons[reasons] = shown_reasons(facts, reasons, topic_names)
     return DigestPaper(
         title=facts.title,
         url=url or facts.url,
@@ -92,18 +128,18 @@ def digest_paper(paper: Paper, match: Match, topic_names: Mapping[str, str],
         upvotes=facts.upvotes,
         topics=facts.topics,
         abstract=facts.abstract,
-        title_spans=title_spans,
-        abstract_spans=abstract_spans,
+        title_spans=shown.title_spans,
+        abstract_spans=shown.abstract_spans,
         pdf_url=facts.pdf_url,
         code_url=facts.code_url,
         project_url=facts.project_url,
-        matched_terms=list(dict.fromkeys(hit.term for hit in reasons.terms)),
-        matched_topics=[topic_names.get(slug, slug) for slug in reasons.topics],
+        matched_terms=shown.terms,
+        matched_topics=shown.topics,
         matched_authors=reasons.authors,
         trending=reasons.trending,
         more_url=votes[0] if votes else None,
         less_url=votes[1] if votes else None,
-        why=reason_lines(reasons, topic_names),
+        why=shown.why,
         ai_summary=facts.ai_summary,
         marks=marks,
     )

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import jinja2
 from markupsafe import Markup
@@ -24,6 +24,7 @@ from service.rendering.environment import (
 )
 
 SUBJECT_LIMIT = 78
+T = TypeVar("T")
 PREHEADER_LIMIT = 140
 # Invisible filler after the preheader so inbox previews don't run on into the body text. The
 # preheader's div (templates/email/_base/header.mjml) hides it without a colour or font-size
@@ -40,6 +41,7 @@ class RenderedEmail:
     preheader: str
 
 
+@functools.lru_cache(maxsize=4096)  # subjects and preheaders repeat across a batch's readers
 def one_line(value: str, limit: int) -> str:
     """Whitespace and control characters (CR, LF…) collapsed to single spaces, cut at ``limit``
     characters on a word boundary with an ellipsis: safe for a header, tidy in an inbox."""
@@ -64,16 +66,37 @@ class EmailRenderer:
         self._html: dict[str, jinja2.Template] = {}
         self._by_key: dict[str, jinja2.Template] = {}
         self._text: dict[str, jinja2.Template] = {}
+        self._derived: dict[str, Any] = {}
+
+    def derived(self, key: str, build: Callable[[EmailRenderer], T]) -> T:
+        """What BUILD makes of this renderer, made once (the digest's spliced templates)."""
+        if key not in self._derived:
+            self._derived[key] = build(self)
+        return self._derived[key]
+
+    def compiled(self, name: str) -> tuple[str, str]:
+        """(content key, compiled Jinja HTML) of email NAME's body.mjml."""
+        folder = self.templates_dir / "email" / name
+        source_path = folder / "body.mjml"
+        if not source_path.is_file():
+            raise TemplateError(f"no email template {source_path}")
+        source = expand_includes(source_path.read_text(encoding="utf-8"), folder, self.templates_dir)
+        return self.compiler.compile(source)
+
+    def html_source(self, name: str) -> str:
+        """The compiled Jinja HTML of email NAME, as its template was made from."""
+        return self.compiled(name)[1]
+
+    def text_source(self, path: str) -> str:
+        """The Jinja source of text template PATH (e.g. ``email/digest/body.txt``)."""
+        loader = self._text_env.loader
+        assert loader is not None
+        return loader.get_source(self._text_env, path)[0]
 
     def html_template(self, name: str) -> jinja2.Template:
         template = self._html.get(name)
         if template is None:
-            folder = self.templates_dir / "email" / name
-            source_path = folder / "body.mjml"
-            if not source_path.is_file():
-                raise TemplateError(f"no email template {source_path}")
-            source = expand_includes(source_path.read_text(encoding="utf-8"), folder, self.templates_dir)
-            key, html = self.compiler.compile(source)
+            key, html = self.compiled(name)
             # Two emails with identical sources share one Jinja template too.
             template = self._by_key.get(key) or self._html_env.from_string(html)
             self._by_key[key] = self._html[name] = template

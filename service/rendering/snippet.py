@@ -14,14 +14,16 @@ highlighted is exactly what matched.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
-from service.matching.terms import TermSet, parse_term, tokenize
+from service.matching.terms import Tokens, TermSet, parse_term, tokenize
+from service.rendering.splice import escaped
 
 Span = tuple[int, int]
 WORD = re.compile(r"\S+")
@@ -39,19 +41,26 @@ class Highlighted:
     runs: tuple[tuple[str, bool], ...]
     cut_start: bool = False
     cut_end: bool = False
+    # ``text`` when already known: readers whose highlights differ mostly share the window, and
+    # so its plain text (service.rendering.snippet._window_text).
+    known_text: str | None = field(default=None, compare=False, repr=False)
 
     @functools.cached_property
     def html(self) -> Markup:
-        parts = [Markup(ELLIPSIS + " ") if self.cut_start else Markup("")]
+        # Plain str work, one Markup at the end: Markup's % and join escape every piece again
+        # (measured: 5x the cost, and most readers' highlights are their own).
+        parts = [ELLIPSIS + " " if self.cut_start else ""]
         for text, hit in self.runs:
-            piece = escape(SPACE.sub(" ", text))
-            parts.append(Markup("<mark>%s</mark>") % piece if hit else piece)
+            piece = escaped(SPACE.sub(" ", text))
+            parts.append(f"<mark>{piece}</mark>" if hit else piece)
         if self.cut_end:
-            parts.append(Markup(" " + ELLIPSIS))
-        return Markup("").join(parts)
+            parts.append(" " + ELLIPSIS)
+        return Markup("".join(parts))
 
     @functools.cached_property
     def text(self) -> str:
+        if self.known_text is not None:
+            return self.known_text
         body = " ".join("".join(text for text, _ in self.runs).split())
         return f"{ELLIPSIS + ' ' if self.cut_start else ''}{body}{' ' + ELLIPSIS if self.cut_end else ''}"
 
@@ -70,7 +79,8 @@ def merge_spans(spans: Iterable[Span], start: int, end: int) -> list[Span]:
 
 def highlight(text: str, spans: Iterable[Span], start: int = 0, end: int | None = None) -> Highlighted:
     """``text[start:end]`` cut into runs at the spans (which index the whole ``text``)."""
-    return _highlight(text, tuple(spans), start, len(text) if end is None else end)
+    end = len(text) if end is None else end
+    return _highlight(text, tuple(merge_spans(spans, start, end)), start, end)
 
 
 @functools.lru_cache(maxsize=8192)
@@ -84,13 +94,35 @@ def _highlight(text: str, spans: tuple[Span, ...], start: int, end: int) -> High
         pos = e
     if pos < end:
         runs.append((text[pos:end], False))
-    return Highlighted(tuple(runs), cut_start=start > 0, cut_end=end < len(text))
+    return Highlighted(tuple(runs), cut_start=start > 0, cut_end=end < len(text),
+                       known_text=_window_text(text, start, end))
+
+
+@functools.lru_cache(maxsize=8192)
+def _window_text(text: str, start: int, end: int) -> str:
+    """``Highlighted.text`` of any highlight of ``text[start:end]``: the same whatever the spans."""
+    body = " ".join(text[start:end].split())
+    return f"{ELLIPSIS + ' ' if start > 0 else ''}{body}{' ' + ELLIPSIS if end < len(text) else ''}"
+
+
+@dataclass(frozen=True, slots=True)
+class WordBounds:
+    """Where each word of a text starts and ends: two tuples of ints, not a tuple per word (an
+    abstract's 200 small tuples per paper kept the garbage collector busy)."""
+
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
 
 
 @functools.lru_cache(maxsize=4096)
-def word_bounds(text: str) -> tuple[Span, ...]:
+def word_bounds(text: str) -> WordBounds:
     # Cached: a batch renders the same few hundred abstracts for thousands of subscribers.
-    return tuple(m.span() for m in WORD.finditer(text))
+    starts: list[int] = []
+    ends: list[int] = []
+    for m in WORD.finditer(text):
+        starts.append(m.start())
+        ends.append(m.end())
+    return WordBounds(tuple(starts), tuple(ends))
 
 
 def snippet(text: str, spans: Sequence[Span], words: int = SNIPPET_WORDS) -> Highlighted:
@@ -102,19 +134,23 @@ def snippet(text: str, spans: Sequence[Span], words: int = SNIPPET_WORDS) -> Hig
 @functools.lru_cache(maxsize=8192)
 def _snippet(text: str, spans: tuple[Span, ...], words: int) -> Highlighted:
     bounds = word_bounds(text)
-    if len(bounds) <= words:
-        return _highlight(text, spans, 0, len(text)) if bounds else Highlighted(())
+    count = len(bounds.ends)
+    if count <= words:
+        return _highlight(text, tuple(merge_spans(spans, 0, len(text))), 0, len(text)) if count else Highlighted(())
     first = min((s for s, e in spans if e > s), default=None)
     lo = 0
     if first is not None:
-        hit_word = next((i for i, (_, e) in enumerate(bounds) if e > first), len(bounds) - 1)
+        # The first word ending after the hit's start (the last word when none does).
+        hit_word = min(bisect.bisect_right(bounds.ends, first), count - 1)
         if hit_word >= words - LEAD_WORDS:
-            lo = min(hit_word - LEAD_WORDS, len(bounds) - words)
+            lo = min(hit_word - LEAD_WORDS, count - words)
     hi = lo + words
     # Cut at word boundaries; the first/last window keeps the text's own ends (no ellipsis).
-    start = 0 if lo == 0 else bounds[lo][0]
-    end = len(text) if hi >= len(bounds) else bounds[hi - 1][1]
-    return _highlight(text, spans, start, end)
+    start = 0 if lo == 0 else bounds.starts[lo]
+    end = len(text) if hi >= count else bounds.ends[hi - 1]
+    # The spans as the window shows them (clipped, merged): readers whose hits differ only outside
+    # it, or overlap differently, share one highlight and its HTML.
+    return _highlight(text, tuple(merge_spans(spans, start, end)), start, end)
 
 
 def term_spans(text: str, terms: Iterable[str]) -> tuple[Span, ...]:
@@ -125,8 +161,20 @@ def term_spans(text: str, terms: Iterable[str]) -> tuple[Span, ...]:
 @functools.lru_cache(maxsize=4096)
 def _term_spans(text: str, terms: tuple[str, ...]) -> tuple[Span, ...]:
     # Cached: the readers of a batch share papers, and a topic's evidence is the same for all.
-    parsed = [t for t in map(parse_term, terms) if t is not None]
-    if not parsed or not text:
+    term_set = _term_set(terms)
+    if term_set is None or not text:
         return ()
-    toks = tokenize(text)
-    return tuple(sorted(toks.span(i, j) for runs in TermSet(parsed).find(toks).values() for i, j in runs))
+    toks = _tokens(text)
+    return tuple(sorted(toks.span(i, j) for runs in term_set.find(toks).values() for i, j in runs))
+
+
+@functools.lru_cache(maxsize=2048)
+def _tokens(text: str) -> Tokens:
+    # A paper's text is asked about once per topic it is in (and per keyword set): tokenised once.
+    return tokenize(text)
+
+
+@functools.lru_cache(maxsize=2048)
+def _term_set(terms: tuple[str, ...]) -> TermSet | None:
+    parsed = [t for t in map(parse_term, terms) if t is not None]
+    return TermSet(parsed) if parsed else None
