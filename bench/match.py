@@ -40,7 +40,7 @@ import numpy as np
 
 from service.matching import IndexedPaper, MatchRequest, PaperIndex, Profile, ProfilePaper, match_many
 from service.matching.ranked import Ranked
-from service.matching.rocchio import FEW, SHARED
+from service.matching.rocchio import FEW, SHARED, TYPICAL_WEIGHT
 from service.matching.score import recency_boost, upvote_boost
 from service.matching.vectors import count_terms, term_counts
 from service.subscribers.preferences import Preferences
@@ -233,9 +233,11 @@ def main(argv: list[str] | None = None) -> int:
     mean_abstract = sum(len(p.abstract) for p in papers) / max(len(papers), 1)
     n = len(requests)
     votes = sum(len(r.profile.known) for r in requests)
+    cold = sum(SHARED <= len(r.profile.positive) <= FEW for r in requests)
     print(host_speed())
     print(f"{len(papers)} papers (mean abstract {mean_abstract:.0f} chars), {n:,} subscribers, "
-          f"{votes / n:.1f} votes or seeds each over {len(raw_pool):,} distinct papers")
+          f"{votes / n:.1f} votes or seeds each over {len(raw_pool):,} distinct papers; "
+          f"{cold / n:.1%} cold starts ({SHARED}–{FEW} liked or seed papers: term-space profiles)")
 
     # What ingest does once per paper: the term counts stored in papers.term_counts.
     stored, wall, cpu = timed(lambda: [term_counts(p.title, p.abstract) for p in [*papers, *raw_pool]])
@@ -333,7 +335,7 @@ def naive_learned(
     own = {p.id: vectors.weigh([count_terms(p.title, p.abstract)]) for p in window}
 
     positive, disliked = request.profile.positive, request.profile.disliked
-    few = SHARED <= len(positive) <= FEW  # a cold start: only the terms its papers share count
+    few = SHARED <= len(positive) <= FEW  # a cold start: terms weighted by how many of its papers share them
 
     def side_mean(ids: tuple[int, ...], p: IndexedPaper) -> float:
         if not ids:
@@ -341,11 +343,15 @@ def naive_learned(
         if not few:
             return sum(float((rows[j] @ own[p.id].T).toarray()[0, 0]) for j in ids) / len(ids)
         vectors_ = np.vstack([rows[j].toarray() for j in ids])
-        shared = (vectors_ > 0).sum(axis=0) >= min(SHARED, len(ids))
-        return float((vectors_.mean(axis=0) * shared) @ own[p.id].toarray().ravel())
+        share = (vectors_ > 0).mean(axis=0)  # each term by the share of the side's papers having it
+        return float((vectors_.mean(axis=0) * share) @ own[p.id].toarray().ravel())
+
+    # the window's mean paper, a weak dislike of readers with a liked paper (rocchio.less_typical)
+    centroid = np.asarray(vectors.matrix.toarray().mean(axis=0)).ravel()
 
     def rocchio(p: IndexedPaper) -> float:
-        return side_mean(positive, p) - 0.5 * side_mean(disliked, p)
+        typical = float(own[p.id].toarray().ravel() @ centroid) if positive else 0.0
+        return side_mean(positive, p) - 0.5 * side_mean(disliked, p) - TYPICAL_WEIGHT * typical
 
     sims = {p.id: rocchio(p) for p in window}
     learned = {}

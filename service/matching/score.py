@@ -14,13 +14,17 @@ For one reader and one paper of their window::
               + 0.25 at 10 upvotes, + 0.25 more at 100
               + 0.25 when first seen within 24 h of ranking, else + 0.125 within 72 h
 
-    profile   like − 0.5 × dislike, standardised over the reader's window, clipped to ±5
+    profile   like − 0.5 × dislike − 0.5 × typical, standardised over the reader's window,
+              clipped to ±5
               like    = mean cosine similarity of the paper to the papers they liked or seeded
               dislike = mean cosine similarity of the paper to the papers they disliked
+              typical = cosine-like similarity of the paper to the window's mean paper (only
+                        for readers with a liked or seed paper: what is like every paper of
+                        the day tells little of their liking, see ``rocchio.less_typical``)
               (TF-IDF vectors of title + abstract + arXiv categories, see ``vectors.py``; this is
               Rocchio's profile vector: the mean of the liked papers minus half the mean of the
-              disliked ones; with 2 to 8 liked papers, only over the terms at least two of them
-              share, see ``rocchio.py``).
+              disliked ones and half the window's mean paper; with 2 to 8 liked papers, each
+              term weighted by the share of them that have it, see ``rocchio.py``).
               "Standardised" = minus the mean of the window's other papers (not counting the
               reader's own voted or seed papers), divided by their standard deviation (at least
               0.002): +3 reads "three spreads more like what you liked than the other papers

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from service.matching.rocchio import typical
 from service.matching.terms import singular, tokenize
 
 COUNTS_VERSION = 2  # bump when term_counts changes: stored counts of another version are redone
@@ -126,6 +127,11 @@ class PaperVectors:
         self._vocabulary: dict[str, int] = self._dict.vocabulary_ if self.size else {}
         # smooth idf of a term no window paper has: ln((1 + n) / (1 + 0)) + 1
         self.unseen_idf = math.log(1 + self.size) + 1
+
+    @functools.cached_property
+    def typical(self) -> np.ndarray:
+        """``rocchio.typical`` of the window: made once, read by every chunk of every batch."""
+        return typical(self.matrix)
 
     def weigh(self, counts: Sequence[Mapping[str, int]]) -> sp.csr_matrix:
         """Unit-length TF-IDF rows (window vocabulary) for papers that may be outside the window.
