@@ -1,8 +1,9 @@
 """Deliver one batch of claimed digests: match, render, send, record — each delivery once.
 
 Per batch the paper index, the already-sent sets, the readers' votes and seeds and the topic
-names are loaded once. Then, group by group (``TAKE_GROUP``), one conditional UPDATE takes the
-group's deliveries (claimed → sending, only while the subscriber is still active), and each is
+names are loaded once. Then, group by group (``TAKE_GROUP``), one statement takes the group's
+deliveries (claimed → sending, only while the subscriber is still active; under a worker's
+lease, which made them 'sending' already, a read of which are still its own), and each is
 rendered, sent and recorded as sent in its own transaction before the next is rendered
 (``service/digests/record.py``).
 

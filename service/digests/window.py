@@ -138,20 +138,44 @@ def batch_index(session: Session, now: datetime, lookback: timedelta) -> tuple[P
     return index, papers
 
 
+# Runs of paper ids closer than this are read as one range (the ids between cost a few index
+# entries per reader, a range one descent per reader); a lone older paper (later news) gets its own.
+ID_GAP = 1000
+
+
+def id_ranges(ids: Iterable[int], gap: int = ID_GAP) -> list[tuple[int, int]]:
+    """The sorted IDS as (first, last) runs, a new run wherever two neighbours are more than GAP apart."""
+    ranges: list[tuple[int, int]] = []
+    for i in sorted(ids):
+        if ranges and i - ranges[-1][1] <= gap:
+            ranges[-1] = (ranges[-1][0], i)
+        else:
+            ranges.append((i, i))
+    return ranges
+
+
 def already_sent(session: Session, subscriber_ids: Sequence[int], paper_ids: Iterable[int]) -> dict[int, frozenset[int]]:
-    """For each subscriber, which of these papers they were sent before. Both lists go into the
-    query, so ix_delivery_papers_subscriber_paper answers it and a year of history is not read."""
-    wanted = list(paper_ids)
+    """For each subscriber, which of these papers they were sent before.
+
+    ix_delivery_papers_subscriber_paper is read over the runs of PAPER_IDS (``id_ranges``) for each
+    subscriber, and the rows of ids not asked for are dropped here: a year of history is not read.
+    Not ``paper_id IN (...)`` in the query: with both lists PostgreSQL (like SQLite) descends the
+    index once per pair, 60,000 times for 200 readers and 300 papers (100 ms a batch, 0.5 ms of the
+    server's CPU per digest); with a range, once per subscriber and run (0.8 ms)."""
+    wanted = set(paper_ids)
     sent: defaultdict[int, set[int]] = defaultdict(set)
     if not wanted:
         return {}
-    for start in range(0, len(subscriber_ids), 1000):
-        query = select(DeliveryPaper.subscriber_id, DeliveryPaper.paper_id).where(
-            DeliveryPaper.subscriber_id.in_(subscriber_ids[start : start + 1000]),
-            DeliveryPaper.paper_id.in_(wanted),
-        )
-        for subscriber_id, paper_id in session.execute(query):
-            sent[subscriber_id].add(paper_id)
+    # One query per run: OR-ed ranges make SQLite read each subscriber's whole history.
+    for low, high in id_ranges(wanted):
+        for start in range(0, len(subscriber_ids), 1000):
+            query = select(DeliveryPaper.subscriber_id, DeliveryPaper.paper_id).where(
+                DeliveryPaper.subscriber_id.in_(subscriber_ids[start : start + 1000]),
+                DeliveryPaper.paper_id.between(low, high),
+            )
+            for subscriber_id, paper_id in session.execute(query):
+                if paper_id in wanted:
+                    sent[subscriber_id].add(paper_id)
     return {sid: frozenset(ids) for sid, ids in sent.items()}
 
 

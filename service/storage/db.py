@@ -41,19 +41,29 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def ledger_connection(engine: Engine) -> Connection:
     """A connection for a stream of small commits (a worker recording its sends).
 
-    PostgreSQL: autocommit, so each statement is one round trip (no BEGIN/COMMIT); psycopg
-    prepares a statement server-side from its fifth execution, so the ledger's few fixed
-    statements are parsed and planned once per connection.
+    Both databases trade the same thing: a commit returns before it reached the disk, so a
+    crash of the *database* (or of the machine) may lose the last moments' commits, never the
+    database's consistency; a crash of the worker loses nothing, the database has them. For the
+    ledger that means digests recorded as sent in those last moments are found 'sending' again
+    and re-sent with the same Message-ID (receivers drop the copy); the claim rows were committed
+    with full durability before, so nobody is skipped.
+
+    PostgreSQL: autocommit, so each statement is one round trip (no BEGIN/COMMIT), and
+    ``synchronous_commit=off`` for this session only: the WAL writer flushes the commits within
+    three times wal_writer_delay (0.6 s by default), instead of each backend waiting on its own
+    fsync (3 ms of the worker's time and 0.2 ms of the server's CPU a send on this machine).
+    psycopg prepares a statement server-side from its fifth execution (the ledger's send at its
+    first), so the ledger's few fixed statements are parsed and planned once per connection.
 
     SQLite: ``synchronous=NORMAL`` on this connection only (WAL mode). A commit then writes the
-    WAL without waiting for fsync (2.2 ms a commit on this machine's disk, 0.02 ms without): a
-    crash of the process loses nothing, a power loss or kernel crash can lose the last commits
-    before the WAL reached the disk. For the ledger that means digests recorded as sent in those
-    last moments are found 'sending' again and re-sent with the same Message-ID (receivers drop
-    the copy); the claim rows were committed with full durability before, so nobody is skipped.
+    WAL without waiting for fsync (2.2 ms a commit on this machine's disk, 0.02 ms without).
+
     ``close_ledger_connection`` puts the pooled connection back to the default."""
     if engine.dialect.name == "postgresql":
-        return engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        connection.exec_driver_sql("SET synchronous_commit = off")
+        connection.commit()
+        return connection
     connection = engine.connect()
     if engine.dialect.name == "sqlite":
         connection.exec_driver_sql("PRAGMA synchronous=NORMAL")
@@ -62,9 +72,10 @@ def ledger_connection(engine: Engine) -> Connection:
 
 
 def close_ledger_connection(connection: Connection) -> None:
-    if connection.dialect.name == "sqlite" and not connection.invalidated:
+    reset = {"sqlite": "PRAGMA synchronous=FULL", "postgresql": "RESET synchronous_commit"}.get(connection.dialect.name)
+    if reset and not connection.invalidated:
         try:
-            connection.exec_driver_sql("PRAGMA synchronous=FULL")  # the pool's next user expects it
+            connection.exec_driver_sql(reset)  # the pool's next user expects the default
             connection.commit()
         except Exception:
             connection.invalidate()  # never back into the pool in an unknown state

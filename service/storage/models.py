@@ -248,7 +248,11 @@ class Delivery(Base):
 
 
 class DeliveryPaper(Base):
-    """Which papers went to whom: a paper already sent to a subscriber is never offered again."""
+    """Which papers went to whom: a paper already sent to a subscriber is never offered again.
+
+    Only ``delivery_id`` is a foreign key: about ten rows go in with every send, and a key on
+    ``paper_id`` or ``subscriber_id`` cost PostgreSQL a parent lookup and row lock for each
+    (migration 0008 says why neither is needed)."""
 
     __tablename__ = "delivery_papers"
     __table_args__ = (Index("ix_delivery_papers_subscriber_paper", "subscriber_id", "paper_id"),)
@@ -258,8 +262,9 @@ class DeliveryPaper(Base):
         ForeignKey("deliveries.id", ondelete="CASCADE"),
         primary_key=True,
     )
-    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True)
-    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
+    paper_id: Mapped[int] = mapped_column(primary_key=True)
+    # The delivery's subscriber, copied: already_sent and votes look rows up by it.
+    subscriber_id: Mapped[int]
     rank: Mapped[int] = mapped_column(default=0)
     reasons: Mapped[dict[str, Any]] = mapped_column(default=dict)
 

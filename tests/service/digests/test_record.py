@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select, update
 
 from config.settings import Settings
 from service.storage.db import get_engine, session_scope
-from service.digests.compose import reasons_record
 from service.digests.lease import Lease
 from service.digests.plan import claim_due, mark_enqueued, retry_at
 from service.digests.record import Ledger
 from service.ingest.poll import ingest_document
 from service.matching.records import Match, Reasons, TermHit
 from service.storage.models import Delivery, DeliveryPaper, Paper, Subscriber
+from service.web.public.content import stored_match
 from service.subscribers.preferences import Preferences
 from service.subscribers.store import change_status, create_subscriber
 from tests.service.ingest.documents import hf_item, hf_json
@@ -97,7 +97,12 @@ def test_sent_records_the_message_and_each_paper_with_its_rank_and_reasons(db_se
         assert delivery.attempts == 1  # one SMTP transaction, answered
         rows = session.scalars(select(DeliveryPaper).order_by(DeliveryPaper.rank)).all()
         assert [(r.paper_id, r.rank, r.subscriber_id) for r in rows] == [(first, 1, subscriber_id), (second, 2, subscriber_id)]
-        assert [r.reasons for r in rows] == [reasons_record(m) for m in matches]
+        # What the archive reads back, and nothing empty (nor the score's parts, never read back)
+        assert [r.reasons for r in rows] == [
+            {"score": 9.5, "terms": [{"term": "robot", "field": "title", "spans": [[0, 5]]}], "topics": ["robotics"]},
+            {"score": 3.0, "trending": True},
+        ]
+        assert [stored_match(r.paper_id, r.rank, r.reasons) for r in rows] == matches
 
 
 def test_an_empty_digest_is_recorded_sent_with_no_papers(db_settings: Settings, ledger: Ledger) -> None:
@@ -166,3 +171,45 @@ def test_a_send_recorded_twice_is_recorded_once(db_settings: Settings, ledger: L
     with session_scope(db_settings) as session:
         assert session.get(Delivery, delivery_id).message_id == "<new@papermail.example>"  # type: ignore[union-attr]
         assert len(session.scalars(select(DeliveryPaper)).all()) == 1
+
+
+def test_under_a_lease_taking_reads_and_writes_nothing(db_settings: Settings) -> None:
+    """The lease made the rows 'sending' and renews them: the group's take only checks them."""
+    ids = claimed(db_settings, "ann@example.org", "ben@example.org", "cyd@example.org")
+    engine = get_engine(db_settings)
+    lease = Lease.take(engine, list(ids.values()), "token-1", 60)
+    with session_scope(db_settings) as session:
+        stamps = dict(session.execute(select(Delivery.id, Delivery.enqueued_at)).all())
+        ben = session.scalars(select(Subscriber).where(Subscriber.email == "ben@example.org")).one()
+        change_status(ben, "unsubscribed", None, FRIDAY_0800)
+        # cyd's row was taken back and re-enqueued for another task meanwhile
+        session.execute(update(Delivery).where(Delivery.id == ids["cyd@example.org"]).values(batch_token="token-2"))
+    leased = Ledger(engine, lease)
+    try:
+        assert leased.take(list(ids.values()), "token-1") == {ids["ann@example.org"]}
+    finally:
+        leased.close()
+    with session_scope(db_settings) as session:
+        assert dict(session.execute(select(Delivery.id, Delivery.enqueued_at)).all()) == stamps
+        assert {d.status for d in session.scalars(select(Delivery))} == {"sending"}
+
+
+def test_a_send_is_stamped_as_the_models_stamp(db_settings: Settings, ledger: Ledger) -> None:
+    """The send goes to the driver itself; its sent_at compares equal to the ORM's own value (on
+    SQLite datetimes are text: another format would break every comparison between them)."""
+    delivery_id = claimed(db_settings, "ann@example.org")["ann@example.org"]
+    ledger.take([delivery_id], "token-1")
+    ledger.sent(delivery_id, 0, [], "<3@papermail.example>", FRIDAY_0800.astimezone(timezone(timedelta(hours=-5))))
+    with session_scope(db_settings) as session:
+        assert session.scalars(select(Delivery.id).where(Delivery.sent_at == FRIDAY_0800)).all() == [delivery_id]
+        assert session.scalars(select(Delivery.id).where(Delivery.sent_at > FRIDAY_0800 - timedelta(microseconds=1))).all() \
+            == [delivery_id]
+
+
+def test_a_failed_record_leaves_the_ledger_usable(db_settings: Settings, ledger: Ledger) -> None:
+    delivery_id = claimed(db_settings, "ann@example.org")["ann@example.org"]
+    ledger.take([delivery_id], "token-1")
+    with pytest.raises(ValueError, match="naive"):
+        ledger.sent(delivery_id, 0, [], "<4@papermail.example>", datetime(2026, 11, 27, 8))
+    ledger.sent(delivery_id, 0, [], "<4@papermail.example>", FRIDAY_0800)
+    assert status(db_settings, delivery_id) == "sent"

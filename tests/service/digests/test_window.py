@@ -14,6 +14,7 @@ from service.digests.window import (
     INDEX_REUSE,
     already_sent,
     batch_index,
+    id_ranges,
     indexed,
     match_requests,
     window_papers,
@@ -148,6 +149,11 @@ def test_already_sent_answers_only_for_the_papers_and_subscribers_asked(world: S
             alice_id: frozenset({quant}), bob_id: frozenset({robots}),
         }
         assert already_sent(session, [alice_id], [robots]) == {}
+        # quant lies between the two asked for (the query reads the range): not asked, not told
+        assert agents < quant < robots
+        assert already_sent(session, [alice_id, bob_id], [agents, robots]) == {
+            alice_id: frozenset({agents}), bob_id: frozenset({robots}),
+        }
         assert already_sent(session, [alice_id, bob_id], []) == {}
 
 
@@ -178,3 +184,11 @@ def test_match_requests_pair_preferences_windows_and_sent_papers() -> None:
     assert [r.already_sent for r in requests] == [frozenset({7, 9}), frozenset()]
     assert [r.preferences.frequency for r in requests] == ["daily", "weekly"]
     assert list(requests[0].preferences.keywords) == ["agents"]
+
+
+def test_paper_ids_are_read_in_runs_and_a_lone_old_one_on_its_own() -> None:
+    assert id_ranges([]) == []
+    assert id_ranges([7]) == [(7, 7)]
+    # a day's papers close together, one later-news paper from long before
+    assert id_ranges([5003, 12, 5001, 5900, 5002], gap=1000) == [(12, 12), (5001, 5900)]
+    assert id_ranges([1, 2, 4], gap=1) == [(1, 2), (4, 4)]

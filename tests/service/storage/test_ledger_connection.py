@@ -1,10 +1,16 @@
-"""The ledger's connection: SQLite commits without fsync there and only there; PostgreSQL autocommits."""
+"""The ledger's connection: its commits do not wait for the disk (SQLite: no fsync; PostgreSQL: no flush),
+there and only there; PostgreSQL autocommits."""
 
 from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
 
 from config.settings import Settings
 from service.storage.db import close_ledger_connection, get_engine, ledger_connection
 from service.storage.migrate import upgrade
+from tests.conftest import make_settings
 
 
 def synchronous(settings: Settings) -> int:
@@ -39,3 +45,18 @@ def test_the_ledger_writes_what_it_commits(db_settings: Settings) -> None:
         with ledger.begin():
             ledger.exec_driver_sql("DROP TABLE ledger_probe")
         close_ledger_connection(ledger)
+
+
+@pytest.mark.integration
+def test_postgresql_ledger_commits_asynchronously_and_gives_the_pool_back_as_it_was(
+    tmp_path: Path, fresh_pg_database_url: str,
+) -> None:
+    engine = get_engine(make_settings(tmp_path / "var", database_url=fresh_pg_database_url))
+    ledger = ledger_connection(engine)
+    pid = ledger.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+    assert ledger.exec_driver_sql("SHOW synchronous_commit").scalar_one() == "off"
+    ledger.commit()
+    close_ledger_connection(ledger)
+    with engine.connect() as other:  # the same pooled connection, back to the server's default
+        assert other.exec_driver_sql("SELECT pg_backend_pid()").scalar_one() == pid
+        assert other.exec_driver_sql("SHOW synchronous_commit").scalar_one() == "on"
