@@ -124,6 +124,6 @@ def _version(package: str) -> str:
         return "unknown"
 
 
-FINISH_VERSION = "2"  # bump when compile_mjml's output changes for the same source
+FINISH_VERSION = "3"  # bump when compile_mjml's output changes for the same source
 _MRML_VERSION = _version("mjml-python")
 _INLINER_VERSION = _version("css-inline")

@@ -3,19 +3,26 @@ another. Confirmation tokens expire; the others do not but are revocable: each c
 subscriber's ``token_version``, and bumping it ("send me a new link") voids them all.
 
 A digest carries five tokened links and two vote links per paper, so the tokens that do not
-expire are one HMAC each: ``<subscriber>.<version>[.<name><int>...].<mac>`` (``42.3.d7.<mac>``),
-about 3 µs to make against ~40 µs for an itsdangerous token (JSON, zlib, a timestamp).
-Confirmation tokens (they carry an address and an age) stay itsdangerous ones. Links in mails
-sent before the compact form keep working: ``read_token`` still accepts the itsdangerous form
-for every purpose (its payload is base64 of JSON, ``ey...``, never a run of digits).
+expire are one keyed BLAKE2s MAC each: ``<subscriber>.<version>[.<name><int>...].<mac>``
+(``42.3.d7.<mac>``), about 1 µs to make against ~3 µs for the HMAC-SHA256 they had before and
+~40 µs for an itsdangerous token (JSON, zlib, a timestamp). The MAC is 96 bits (16 base64
+characters): far beyond guessing online, and 6 bytes less per link, 20 vote links a digest.
+Confirmation tokens (they carry an address and an age) stay itsdangerous ones.
 Vote links are compact too (``<subscriber>.<version>.<paper>.<u|d>.<mac>``) under a key of their own.
+
+Links in mails already sent keep working. The reader tells the forms apart by their shape:
+itsdangerous (its payload is base64 of JSON, ``ey...``, never a run of digits), and, among the
+compact ones, the MAC's length: 22 characters is the HMAC-SHA256 form (128 bits, before
+2026-12), 16 the BLAKE2s one. Each is checked with its own algorithm and key.
 """
 
 from __future__ import annotations
 
-import base64
+import binascii
 import functools
+import hashlib
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -48,13 +55,52 @@ def _serializer(settings: Settings, purpose: Purpose) -> URLSafeTimedSerializer:
 
 @functools.lru_cache(maxsize=32)
 def _purpose_key(secret_key: str, purpose: Purpose) -> bytes:
-    # Derived once per (secret, purpose): the salt is what makes a token void on another page.
+    # The HMAC-SHA256 key of links sent before the BLAKE2s form (read, no longer made). Here and
+    # below, a salt per purpose is what makes a token void on another page.
     return hmac.digest(secret_key.encode(), f"papermail.link.{purpose}".encode(), "sha256")
 
 
+MAC_BYTES = 12  # 96 bits; a multiple of 3, so its base64 has no padding
+MAC_CHARS = 16
+OLD_MAC_CHARS = 22  # HMAC-SHA256 cut to 128 bits, in links sent before the BLAKE2s form
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+
+def _b64(mac: bytes) -> str:
+    return binascii.b2a_base64(mac, newline=False).translate(_URLSAFE).rstrip(b"=").decode()
+
+
+def _blake_mac(signer: hashlib.blake2s, payload: str) -> str:
+    # SIGNER is keyed once per (secret, purpose); a copy of it skips the keyed first block.
+    signer = signer.copy()
+    signer.update(payload.encode())
+    return _b64(signer.digest())
+
+
+def _old_mac(key: bytes, payload: str) -> str:
+    return _b64(hmac.digest(key, payload.encode(), "sha256")[:16])
+
+
+@functools.lru_cache(maxsize=32)
+def _purpose_signer(secret_key: str, purpose: Purpose) -> hashlib.blake2s:
+    # A key of its own for the BLAKE2s MAC: no key serves two algorithms.
+    key = hmac.digest(secret_key.encode(), f"papermail.link-b2s.{purpose}".encode(), "sha256")
+    return hashlib.blake2s(key=key, digest_size=MAC_BYTES)
+
+
 def _link_mac(secret_key: str, purpose: Purpose, payload: str) -> str:
-    mac = hmac.digest(_purpose_key(secret_key, purpose), payload.encode(), "sha256")[:16]  # 128 bits
-    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+    return _blake_mac(_purpose_signer(secret_key, purpose), payload)
+
+
+def _mac_matches(mac: str, signer: hashlib.blake2s, old_key: Callable[[], bytes], payload: str) -> bool:
+    """MAC checked by the algorithm its length names: BLAKE2s (today) or HMAC-SHA256 (older mails)."""
+    if len(mac) == MAC_CHARS:
+        expected = _blake_mac(signer, payload)
+    elif len(mac) == OLD_MAC_CHARS:
+        expected = _old_mac(old_key(), payload)
+    else:
+        return False
+    return hmac.compare_digest(mac.encode(), expected.encode())
 
 
 def _compact_extra(extra: dict[str, Any]) -> bool:
@@ -78,7 +124,8 @@ def _read_compact(settings: Settings, purpose: Purpose, token: str) -> TokenData
     extras = parts[2:]
     if (purpose == "confirm" or len(parts) < 2 or not all(_digits(p) for p in parts[:2])
             or not all(len(p) >= 2 and p[0].isascii() and p[0].isalpha() and _digits(p[1:]) for p in extras)
-            or not hmac.compare_digest(mac.encode(), _link_mac(settings.secret_key, purpose, payload).encode())):
+            or not _mac_matches(mac, _purpose_signer(settings.secret_key, purpose),
+                                lambda: _purpose_key(settings.secret_key, purpose), payload)):
         raise InvalidToken("this link is not valid")
     extra = {p[0]: int(p[1:]) for p in extras}
     if len(extra) != len(extras):
@@ -123,13 +170,19 @@ class VoteTokenData:
 
 @functools.lru_cache(maxsize=8)
 def _vote_key(secret_key: str) -> bytes:
-    # Derived once per secret: a salt of its own makes a vote MAC useless as any other signature.
+    # The HMAC key of vote links sent before the BLAKE2s form. Both vote keys have salts of their
+    # own: a vote MAC is useless as any other signature.
     return hmac.digest(secret_key.encode(), b"papermail.vote", "sha256")
 
 
+@functools.lru_cache(maxsize=8)
+def _vote_signer(secret_key: str) -> hashlib.blake2s:
+    key = hmac.digest(secret_key.encode(), b"papermail.vote-b2s", "sha256")
+    return hashlib.blake2s(key=key, digest_size=MAC_BYTES)
+
+
 def _vote_mac(secret_key: str, payload: str) -> str:
-    mac = hmac.digest(_vote_key(secret_key), payload.encode(), "sha256")[:16]  # 128 bits
-    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+    return _blake_mac(_vote_signer(secret_key), payload)
 
 
 def make_vote_token(settings: Settings, subscriber_id: int, version: int, paper_id: int, value: int) -> str:
@@ -145,7 +198,8 @@ def read_vote_token(settings: Settings, token: str) -> VoteTokenData:
     numbers, mac = parts[:3], parts[4]
     if not all(n.isascii() and n.isdigit() and len(n) <= 18 for n in numbers):
         raise InvalidToken("this link is not valid")
-    if not hmac.compare_digest(mac.encode(), _vote_mac(settings.secret_key, token.rpartition(".")[0]).encode()):
+    if not _mac_matches(mac, _vote_signer(settings.secret_key), lambda: _vote_key(settings.secret_key),
+                        token.rpartition(".")[0]):
         raise InvalidToken("this link is not valid")
     subscriber_id, version, paper_id = (int(n) for n in numbers)
     return VoteTokenData(subscriber_id, version, paper_id, 1 if parts[3] == "u" else -1)

@@ -1,7 +1,9 @@
 """Each mail as a client that drops ``<style>`` shows it (Gmail's apps with non-Google accounts,
 many webmails): the HTML part of the real message bytes, every ``<style>`` element removed, in
 Debian's Chromium. The words still come apart where they should (the upvote count and the topics,
-"PDF" and "Code", the badges, the vote buttons), and the layout still carries its inline styles."""
+"PDF" and "Code", the badges, the vote buttons), and the layout still carries its inline styles
+(the card, the rules between papers, the titles; a paper's secondary lines are styled from
+``<style>`` and fall back to the body's look). With ``<style>`` kept, each line looks as designed."""
 
 from __future__ import annotations
 
@@ -141,5 +143,43 @@ def test_words_stay_apart_and_the_layout_holds_with_every_style_element_removed(
         shot = checked.shot("page")
         assert Path(shot).is_file()
         assert checked.errors == []
+    finally:
+        page.close()
+
+
+# With <style> kept, as most clients show it: each line of a paper has the size, weight, colour and
+# spacing it was designed with (since the secondary lines are styled by class from <style>).
+DESIGNED = {
+    "a.title": ["18px", "700", "rgb(17, 24, 39)", "0px", "24.3px", "none"],
+    ".meta": ["13px", "400", "rgb(95, 107, 122)", "4px", "20.15px", "none"],
+    ".tags": ["13px", "600", "rgb(52, 70, 196)", "6px", "20.15px", "none"],
+    ".tags .up": ["13px", "700", "rgb(194, 65, 12)", "0px", "20.15px", "none"],
+    ".sum": ["15px", "400", "rgb(55, 65, 81)", "10px", "23.25px", "none"],
+    ".brief": ["13px", "400", "rgb(95, 107, 122)", "6px", "20.15px", "none"],
+    ".abs": ["15px", "400", "rgb(55, 65, 81)", "10px", "23.25px", "none"],
+    ".links a": ["14px", "600", "rgb(52, 70, 196)", "0px", "21.7px", "underline"],
+    ".why": ["13px", "400", "rgb(107, 116, 128)", "6px", "20.15px", "none"],
+    ".vote a": ["13px", "400", "rgb(52, 70, 196)", "0px", "20.15px", "underline"],
+    ".foot a": ["12px", "400", "rgb(75, 85, 99)", "0px", "19.2px", "underline"],
+}
+
+
+@pytest.mark.parametrize("width", [375, 600])
+def test_with_style_elements_each_line_keeps_its_designed_look(browser: Any, composer: Composer, width: int) -> None:
+    data, _ = digest_case(composer)
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    try:
+        page.set_content(html_part(data), wait_until="load")
+        looks = page.evaluate("""(selectors) => Object.fromEntries(selectors.map(sel => {
+            const all = [...document.querySelectorAll(sel)];
+            const seen = new Set(all.map(e => { const s = getComputedStyle(e);
+                return [s.fontSize, s.fontWeight, s.color, s.marginTop, s.lineHeight, s.textDecorationLine].join('|'); }));
+            return [sel, [all.length, [...seen]]]; }))""", list(DESIGNED))
+        for selector, look in DESIGNED.items():
+            count, seen = looks[selector]
+            expected = list(look)
+            if width == 375 and selector == "a.title":
+                expected[0], expected[4] = "17px", "22.95px"  # the phone's media query
+            assert count >= 1 and seen == ["|".join(expected)], (selector, seen)
     finally:
         page.close()

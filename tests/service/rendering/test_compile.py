@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from service.rendering.compile import (
     expand_includes,
 )
 from service.rendering.renderer import EmailRenderer
-from tests.service.rendering.samples import digest
+from tests.service.rendering.samples import digest, paper
 
 SIMPLE = "<mjml><mj-body><mj-section><mj-column><mj-text>Hi {{ name }}</mj-text></mj-column></mj-section></mj-body></mjml>"
 
@@ -100,3 +101,22 @@ def test_included_sections_keep_the_body_width() -> None:
     assert len(sections) == 1  # one card: intro, the papers and the footer
     assert all("max-width:600px" in style for style in sections)
     assert html.index("Your papers for") < html.index("papermail, 1 Example Street") < html.index("</table>", -400)
+
+
+def test_the_digest_template_keeps_its_diet() -> None:
+    """The markup the digest template adds by itself (Jinja tags aside): a paper's block, all its
+    branches, and the frame around the list. Bounded so that an inline style put back on every
+    paper shows here first: a 10-paper digest with vote links stays ≤ 20 KB (issue 17; 1222 and
+    5131 bytes before its secondary lines were styled from <style>)."""
+    html = EmailRenderer().html_source("digest")
+    start, end = html.index("{# paper #}"), html.index("{# /paper #}")
+    jinja = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
+    assert len(jinja.sub("", html[start:end])) <= 850
+    assert len(jinja.sub("", html[:start] + html[end:])) <= 5000
+
+
+def test_a_ten_paper_digest_with_vote_links_is_under_20_kb() -> None:
+    base = "https://papermail.example/vote/123456.3"
+    papers = [replace(paper(i), more_url=f"{base}.{28500 + i}.u.jeJk7-gvaH9rY2xD",
+                      less_url=f"{base}.{28500 + i}.d.OrBw1GCZ-Kgl-Fnq") for i in range(10)]  # fmt: skip
+    assert len(render_digest(digest(papers=papers)).html.encode()) <= 20 * 1024

@@ -3,6 +3,9 @@ forged or tampered ones are refused."""
 
 from __future__ import annotations
 
+import base64
+import hmac
+
 import pytest
 
 from config.settings import Settings
@@ -81,3 +84,44 @@ def test_a_compact_token_under_another_secret_is_refused(settings: Settings) -> 
     other = settings.model_copy(update={"secret_key": "another-secret-key-0123456789-abcdef"})
     with pytest.raises(InvalidToken):
         read_token(other, "unsubscribe", make_token(settings, "unsubscribe", 1, 1))
+
+
+def hmac_token(settings: Settings, purpose: str, payload: str) -> str:
+    """A compact token as make_token wrote them before BLAKE2s (HMAC-SHA256 cut to 128 bits)."""
+    key = hmac.digest(settings.secret_key.encode(), f"papermail.link.{purpose}".encode(), "sha256")
+    mac = hmac.digest(key, payload.encode(), "sha256")[:16]
+    return f"{payload}.{base64.urlsafe_b64encode(mac).rstrip(b'=').decode()}"
+
+
+def test_compact_tokens_carry_a_96_bit_mac(settings: Settings) -> None:
+    token = make_token(settings, "unsubscribe", 42, 3)
+    payload, _, mac = token.rpartition(".")
+    assert payload == "42.3" and len(mac) == 16 and len(base64.urlsafe_b64decode(mac)) == 12
+
+
+@pytest.mark.parametrize("purpose", ["preferences", "unsubscribe", "feed", "digest", "archive"])
+def test_hmac_links_in_mails_already_sent_still_open(settings: Settings, purpose: str) -> None:
+    old = hmac_token(settings, purpose, "9.2.d11")
+    assert len(old.rpartition(".")[2]) == 22
+    data = read_token(settings, purpose, old)  # type: ignore[arg-type]
+    assert (data.subscriber_id, data.version, data.extra) == (9, 2, {"d": 11})
+
+
+def test_hmac_links_stay_bound_to_their_purpose_and_payload(settings: Settings) -> None:
+    old = hmac_token(settings, "preferences", "9.2")
+    payload, _, mac = old.rpartition(".")
+    with pytest.raises(InvalidToken):
+        read_token(settings, "unsubscribe", old)
+    for bad in (f"9.3.{mac}", f"{payload}.{mac[:16]}", f"{payload}.{mac}A", f"{payload}.{mac[:-1]}B"):
+        with pytest.raises(InvalidToken):
+            read_token(settings, "preferences", bad)
+
+
+def test_each_mac_length_is_checked_by_its_own_algorithm(settings: Settings) -> None:
+    new = make_token(settings, "feed", 7, 1)
+    payload, _, mac = new.rpartition(".")
+    old_mac = hmac_token(settings, "feed", payload).rpartition(".")[2]
+    with pytest.raises(InvalidToken):  # the HMAC's first 16 characters are not a BLAKE2s MAC
+        read_token(settings, "feed", f"{payload}.{old_mac[:16]}")
+    with pytest.raises(InvalidToken):  # nor is a BLAKE2s MAC padded to the old length an HMAC
+        read_token(settings, "feed", f"{payload}.{mac}AAAAAA")
