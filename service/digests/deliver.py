@@ -32,12 +32,12 @@ from service.digests.compose import digest_context
 from service.digests.lease import Lease
 from service.digests.plan import retry_at
 from service.digests.record import Ledger
-from service.digests.window import already_sent, batch_index, marks_for, match_requests
+from service.digests.window import already_sent, batch_index, marks_among, match_requests
 from service.ingest.day_status import DayStatus, load_day_status
 from service.mail import DeliveryError, MessageError, Unsubscribe
 from service.matching.match import match_many
 from service.matching.profiles import load_profiles
-from service.matching.records import Match
+from service.matching.records import Match, MatchRequest
 from service.storage.models import Delivery, Paper, Subscriber, Topic
 from service.mail.breaker import SendAbandoned, send_through_breaker
 from service.mail.toolkit import DeliveryTools
@@ -107,8 +107,12 @@ def record_failure(session: Session, delivery_id: int, subscriber_id: int, attem
 class Digest:
     delivery: Delivery
     subscriber: Subscriber
-    empty_digest: str
+    request: MatchRequest  # the reader's preferences and window, read once for matching
     matches: Sequence[Match]
+
+    @property
+    def empty_digest(self) -> str:
+        return self.request.preferences.empty_digest
 
 
 @dataclass
@@ -157,7 +161,7 @@ def deliver_batch(
         results = match_many(requests, index)
         topic_names = {slug: name for slug, name in session.execute(select(Topic.slug, Topic.name))}
         work = [
-            Digest(delivery, subscriber, request.preferences.empty_digest, matches)
+            Digest(delivery, subscriber, request, matches)
             for (delivery, subscriber), request, matches in zip(rows, requests, results, strict=True)
         ]
         status = load_day_status(session, now.date(), now)
@@ -200,8 +204,9 @@ def deliver_one(batch: Batch, digest: Digest) -> bool:
     attempts = delivery.attempts + 1  # this one; recorded with its outcome (record.Ledger.take says why)
     try:
         day = (delivery.due_at or batch.now).astimezone(zone(subscriber.timezone)).date()
-        marks = marks_for(subscriber, (m.paper_id for m in matches), batch.papers, batch.now,
-                          timedelta(days=settings.lookback_days))
+        request = digest.request
+        marks = marks_among((m.paper_id for m in matches), batch.papers, request.since.astimezone(UTC).date(),
+                            request.preferences.min_upvotes)
         context = digest_context(settings, subscriber, matches, batch.papers, batch.topic_names, day, tools.sender,
                                  delivery.id, marks, batch.status.line(day) if batch.status else None)
         rendered = render_digest(context, tools.renderer)
