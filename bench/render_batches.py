@@ -1,5 +1,5 @@
 """Benchmark the worker's digest path in process: ``python bench/render_batches.py [--subscribers 1000]
-[--batch 200] [--rounds 3] [--profile]``.
+[--batch 200] [--rounds 3] [--gc threshold] [--profile]``.
 
 The data of bench/e2e.py (one day of 300 generated papers through ``ingest_document``, subscribers
 with 1–3 topics and 0–4 keywords) in a throwaway SQLite database; matched once. Then, batch by
@@ -8,13 +8,19 @@ batch as a worker meets them (the batch's own ``Paper`` rows, readers of a batch
 and the spliced render is compared with the plain Jinja one byte for byte. ``--rounds`` repeats
 the whole pass (caches warm after the first) and prints each (``--plain``: the passes render the
 plain Jinja way); then one batch both ways, warm and interleaved; ``--profile`` prints a cProfile
-of one more pass.
+of the cold pass's later batches (new readers; SORT=cumulative ROWS=60 in the environment to sort
+and cut it otherwise). The first pass's later batches are the worker's steady state: new readers of
+papers already seen. The matches' reasons are worked out before the timed passes (matching's
+work, timed apart). workers.tasks is imported: a worker's heap holds Celery,
+and a bigger heap makes the default GC's collections during rendering dearer.
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
+import os
 import pstats
 import random
 import secrets
@@ -40,6 +46,8 @@ from service.rendering.digest import render_digest_plain
 from service.storage.db import session_scope
 from service.storage.migrate import upgrade
 from service.storage.models import Paper, Subscriber, Topic
+from service.digests.deliver import BATCH_GC_THRESHOLD
+import workers.tasks  # noqa: F401  (a worker's heap: Celery and the app loaded, as render figures should see)
 
 Work = list[tuple[Subscriber, Sequence[Match]]]
 
@@ -56,7 +64,16 @@ def load(settings: Settings, subscribers: int, now: datetime) -> tuple[Work, dic
         results = match_many(match_requests(readers, sent, now, lookback), index)
         names = {slug: name for slug, name in session.execute(select(Topic.slug, Topic.name))}
         session.expunge_all()
-        return [(s, m) for s, m in zip(readers, results, strict=True) if m], names
+        work = [(s, m) for s, m in zip(readers, results, strict=True) if m]
+    # Matches explain themselves on first access (service.matching.records.Match): matching's
+    # work, which the worker's digest_context happens to trigger. Done here, timed apart.
+    cpu = time.process_time()
+    for _, matches in work:
+        for match in matches:
+            _ = match.reasons
+    print(f"explaining the matches (matching's, before the timed passes): "
+          f"{1e6 * (time.process_time() - cpu) / len(work):.0f} us CPU per digest")
+    return work, names
 
 
 def batch_papers(settings: Settings, now: datetime) -> dict[int, Paper]:
@@ -73,20 +90,35 @@ Render = Callable[[DigestContext, EmailRenderer], RenderedEmail]
 
 
 def one_pass(settings: Settings, work: Work, names: dict[str, str], now: datetime, batch: int,
-             renderer: EmailRenderer, check: bool, render: Render = render_digest) -> tuple[float, float, int]:
-    """(context CPU s, render CPU s, digests) over WORK in batches of BATCH."""
+             renderer: EmailRenderer, check: bool, render: Render = render_digest, gc_mode: str = "default",
+             per_batch: list[tuple[float, float, int]] | None = None, profiler: cProfile.Profile | None = None
+             ) -> tuple[float, float, int]:
+    """(context CPU s, render CPU s, digests) over WORK in batches of BATCH; PER_BATCH, when
+    given, gets each batch's (context s, render s, digests)."""
     sender = Sender.from_settings(settings)
     ctx_s = render_s = 0.0
     for start in range(0, len(work), batch):
+        if gc_mode == "task":  # a freeze as each batch starts (measured, not kept)
+            gc.collect()
+            gc.freeze()
         papers = batch_papers(settings, now)
+        if gc_mode == "freeze":  # as the worker does once a batch's rows are loaded
+            gc.collect()
+            gc.freeze()
         group = work[start:start + batch]
+        if profiler is not None and start > 0:  # the first batch compiles: profiled are the new readers
+            profiler.enable()
         cpu = time.process_time()
         contexts: list[DigestContext] = [digest_context(settings, s, m, papers, names, now.date(), sender, s.id)
                                          for s, m in group]
         mid = time.process_time()
         rendered = [render(ctx, renderer) for ctx in contexts]
         end = time.process_time()
+        if profiler is not None:
+            profiler.disable()
         ctx_s, render_s = ctx_s + mid - cpu, render_s + end - mid
+        if per_batch is not None:
+            per_batch.append((mid - cpu, end - mid, len(group)))
         if check:
             plain = EmailRenderer()
             for ctx, fast in zip(contexts, rendered, strict=True):
@@ -119,6 +151,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--plain", action="store_true", help="the passes render the plain Jinja way")
+    parser.add_argument("--gc", choices=["default", "task", "freeze", "threshold", "off"], default="default",
+                        help="task: gc.collect() and gc.freeze() as each batch starts; "
+                        "freeze: the same once its rows are loaded; threshold: deliver_batch's BATCH_GC_THRESHOLD; "
+                        "off: no cyclic GC")
     args = parser.parse_args()
     now = datetime.now(UTC).replace(microsecond=0)
     random.seed(1)
@@ -133,11 +169,26 @@ def main() -> None:
         renderer = EmailRenderer()
         render: Render = render_digest_plain if args.plain else render_digest
         print(f"passes render {'plain (render_digest_plain)' if args.plain else 'spliced (render_digest)'}")
+        if args.gc == "off":
+            gc.disable()
+        if args.gc == "threshold":
+            gc.set_threshold(*BATCH_GC_THRESHOLD)
+        # The cold pass's first batch compiles and meets every shape; its later batches are the
+        # worker's steady state (new readers, papers already seen); later passes, the same readers.
+        profiler = cProfile.Profile() if args.profile else None
         for n in range(args.rounds):
-            ctx_s, render_s, count = one_pass(settings, work, names, now, args.batch, renderer, n == 0, render)
+            batches: list[tuple[float, float, int]] = []
+            ctx_s, render_s, count = one_pass(settings, work, names, now, args.batch, renderer, n == 0, render,
+                                              args.gc, batches, profiler if n == 0 else None)
             print(f"pass {n + 1}{' (cold)' if n == 0 else ''}: digest_context {1e6 * ctx_s / count:5.0f} us, "
                   f"render {1e6 * render_s / count:5.0f} us, together {1e6 * (ctx_s + render_s) / count:5.0f} us"
                   " CPU per digest")
+            if n == 0 and len(batches) > 1:
+                first, rest = batches[0], batches[1:]
+                c, r, k = (sum(b[i] for b in rest) for i in range(3))
+                print(f"  first batch: {1e6 * first[0] / first[2]:5.0f} + {1e6 * first[1] / first[2]:5.0f} us; "
+                      f"later batches (new readers): context {1e6 * c / k:5.0f} us, render {1e6 * r / k:5.0f} us, "
+                      f"together {1e6 * (c + r) / k:5.0f} us")
         best = interleaved(settings, work[: args.batch], names, now, renderer)
         print(f"one batch again, interleaved: spliced {1e6 * best['spliced']:.0f} us, "
               f"plain {1e6 * best['plain']:.0f} us CPU per digest")
@@ -145,12 +196,8 @@ def main() -> None:
         ten = [len(h.encode()) for h, (_, m) in zip(html, work, strict=False) if len(m) == 10]
         if ten:
             print(f"HTML of a 10-paper digest: {sum(ten) / len(ten) / 1024:.1f} KB avg (max {max(ten) / 1024:.1f})")
-        if args.profile:
-            profiler = cProfile.Profile()
-            profiler.enable()
-            one_pass(settings, work, names, now, args.batch, renderer, False, render)
-            profiler.disable()
-            pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+        if profiler is not None:
+            pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "tottime")).print_stats(int(os.environ.get("ROWS", "30")))
 
 
 def _contexts(settings: Settings, work: Work, names: dict[str, str], now: datetime) -> list[DigestContext]:

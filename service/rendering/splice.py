@@ -125,6 +125,9 @@ def _step(steps: tuple[Step, ...], escaped_: bool) -> Step:
     final: Step = escaped if escaped_ else str
     if not steps:
         return final
+    if len(steps) == 1:  # the text part's ``wrap``: one call less per value
+        (only,) = steps
+        return lambda value: final(only(value))
 
     def run(value: Any) -> Any:
         for step in steps:

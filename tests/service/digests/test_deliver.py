@@ -3,6 +3,7 @@ the cast gets the right papers once, failures are retried or recorded, nothing i
 
 from __future__ import annotations
 
+import gc
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -255,3 +256,21 @@ def test_a_delivery_is_given_up_after_max_attempts(world: Settings) -> None:
     with session_scope(world) as session:
         delivery = session.scalars(select(Delivery)).one()
         assert (delivery.status, delivery.attempts) == ("failed", MAX_ATTEMPTS)
+
+
+def test_a_batch_is_sent_with_the_raised_gc_threshold_and_the_old_one_comes_back(
+    world: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add(world, "alice@example.org", topics=["efficient-inference"])
+    seen: list[tuple[int, ...]] = []
+    real_deliver_one = deliver.deliver_one
+
+    def deliver_one(batch: Any, digest: Any) -> bool:
+        seen.append(gc.get_threshold())
+        return real_deliver_one(batch, digest)
+
+    monkeypatch.setattr(deliver, "deliver_one", deliver_one)
+    before = gc.get_threshold()
+    summary, outcome = run(world)
+    assert outcome.sent == 1 and seen == [deliver.BATCH_GC_THRESHOLD]
+    assert gc.get_threshold() == before != deliver.BATCH_GC_THRESHOLD

@@ -14,7 +14,8 @@ import pytest
 
 from service.rendering import DigestContext, DigestLinks, DigestPaper, EmailRenderer, render_digest
 from service.rendering.digest import render_digest_plain
-from service.rendering.digest_splice import build_splicer, frame_shape
+from service.rendering.digest import paper_view
+from service.rendering.digest_splice import build_splicer, frame_shape, paper_shape
 from service.rendering.environment import TEMPLATES_DIR, wrap
 from service.rendering.splice import OPEN, Pieces, Recorder, Slot, SplicedTemplate, SpliceError, slot_aware
 from tests.service.rendering.samples import ABSTRACT, DAY, SENDER, spans_of
@@ -173,3 +174,24 @@ def test_a_render_whose_markers_do_not_match_its_stand_ins_is_refused() -> None:
 def test_a_context_name_the_splicer_does_not_know_is_a_loud_error() -> None:
     with pytest.raises(TypeError, match="not declared"):
         frame_shape({"surprise": "value"})
+
+
+def test_a_value_through_two_filters_is_redone_in_order_per_reader() -> None:
+    text = spliced("{{ a | wrap(30) | wrap(12, 2) }}", html=False)
+    words = "alpha beta gamma delta epsilon zeta eta theta"
+    assert text.render("k", [words], lambda r: {"a": Slot(r, 0)}) == wrap(wrap(words, 30), 12, 2)
+
+
+def test_a_papers_shape_says_which_of_the_readers_values_are_set_and_how_unset_ones_are() -> None:
+    paper = DigestPaper(title="Sparse attention", url="https://example.org/p", abstract=ABSTRACT,
+                        why=("“attention” in the title",), more_url="https://x/v/1", less_url="https://x/v/2",
+                        marks=("now trending",))
+    view = paper_view(paper)
+    key, values = paper_shape(view)
+    assert values[:5] == ("now trending", "[now trending] Sparse attention", "“attention” in the title",
+                          "https://x/v/1", "https://x/v/2")
+    assert key[:6] == (view.unmarked_id, 1, True, True, True, True)
+    without = paper_view(replace(paper, more_url=None, less_url=None, why=(), marks=()))
+    unset_key, _ = paper_shape(without)
+    # None and "" stay themselves in the key: a template may tell them apart.
+    assert unset_key[:6] == (without.unmarked_id, 0, True, "", None, None)
