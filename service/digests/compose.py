@@ -194,18 +194,3 @@ def digest_context(
         sender=sender,
         status=status,
     )
-
-
-def reasons_record(match: Match) -> dict[str, object]:
-    """What delivery_papers keeps of a match: enough to show 'why' again in the archive."""
-    reasons = match.reasons
-    return {
-        "score": match.score,
-        "terms": [{"term": h.term, "field": h.field, "spans": [list(s) for s in h.spans]} for h in reasons.terms],
-        "topics": list(reasons.topics),
-        "authors": list(reasons.authors),
-        "trending": reasons.trending,
-        "evidence": [{"slug": e.slug, "terms": list(e.terms), "category": e.category} for e in reasons.evidence],
-        "like": {"paper_id": like.paper_id, "title": like.title, "kind": like.kind} if (like := reasons.like) else None,
-        "parts": match.parts,
-    }

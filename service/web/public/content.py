@@ -189,7 +189,7 @@ def preview_since(window: Window, prefs: Preferences) -> datetime:
 
 
 def stored_match(paper_id: int, rank: int, record: dict[str, Any]) -> Match:
-    """A match as delivery_papers recorded it (see compose.reasons_record)."""
+    """A match as delivery_papers recorded it (see digests.record.reasons_record)."""
     terms = tuple(
         TermHit(str(t["term"]), t["field"], tuple((int(a), int(b)) for a, b in t.get("spans", [])))
         for t in record.get("terms", [])

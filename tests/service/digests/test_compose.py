@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from service.digests.compose import digest_context, digest_paper, paper_facts, reasons_record
+from service.digests.compose import digest_context, digest_paper, paper_facts
 from service.matching.records import Match, Reasons, TermHit, TopicReason
 from service.rendering import Sender
 from service.storage.models import Paper, Subscriber
@@ -63,10 +63,3 @@ def test_each_reader_gets_their_own_signed_vote_links(tmp_path: Path) -> None:
     assert contexts[0].papers[0].title_spans == contexts[1].papers[0].title_spans
     title_url = contexts[0].papers[0].url
     assert title_url is not None and title_url.startswith("https://papermail.test/") and "2611.00007" in title_url
-
-
-def test_reasons_record_keeps_every_part_of_a_match() -> None:
-    record = reasons_record(Match(7, 2.5, KV))
-    assert record["score"] == 2.5 and record["topics"] == [] and record["like"] is None
-    assert record["terms"] == [{"term": "KV cache", "field": "title", "spans": [[0, 8]]},
-                               {"term": "KV cache", "field": "abstract", "spans": [[14, 22]]}]  # fmt: skip
