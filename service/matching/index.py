@@ -298,7 +298,7 @@ class PaperIndex:
         if not new or not self.size:
             return
         chosen = list(new.values())
-        rows = self.vectors.weigh([counts_of(p.term_counts, p.title, p.abstract) for p in chosen])
+        rows = self.vectors.weigh([counts_of(p.term_counts, p.title, p.abstract, p.categories) for p in chosen])
         similar = self.vectors.similarity(rows)
         start = self.kernel.shape[0]
         kernel = np.vstack([self.kernel, similar])

@@ -90,7 +90,7 @@ def load_profiles(session: Session, subscriber_ids: Sequence[int]) -> Profiles:
                 if not is_current(counts):
                     counts = term_counts(title, abstract or "", categories or ())
                     stale.append({"id": paper_id, "term_counts": counts})
-                papers[paper_id] = ProfilePaper(paper_id, title, abstract or "", counts)
+                papers[paper_id] = ProfilePaper(paper_id, title, abstract or "", counts, tuple(categories or ()))
     if stale:  # rows from before term counts existed: computed once, then stored
         session.execute(update(Paper), stale)
     of = {
@@ -120,9 +120,10 @@ def profile_terms(
     if not positive or not vectors.terms:
         return []
     weigh = vectors.weigh
-    vector = np.asarray(weigh([counts_of(p.term_counts, p.title, p.abstract) for p in positive]).mean(axis=0)).ravel()
+    liked = weigh([counts_of(p.term_counts, p.title, p.abstract, p.categories) for p in positive])
+    vector = np.asarray(liked.mean(axis=0)).ravel()
     if negative:
-        rows = weigh([counts_of(p.term_counts, p.title, p.abstract) for p in negative])
+        rows = weigh([counts_of(p.term_counts, p.title, p.abstract, p.categories) for p in negative])
         vector = vector - DISLIKE_WEIGHT * np.asarray(rows.mean(axis=0)).ravel()
     return vectors.top_terms(vector, limit)
 
@@ -139,8 +140,9 @@ def top_profile_terms(session: Session, subscriber_id: int, since: datetime, lim
     if not profile.positive:
         return []
     window = session.execute(
-        select(Paper.id, Paper.title, Paper.abstract, Paper.term_counts).where(Paper.first_seen_at >= since)
+        select(Paper.id, Paper.title, Paper.abstract, Paper.term_counts, Paper.categories)
+        .where(Paper.first_seen_at >= since)
     ).all()
-    counts = [counts_of(c, t, a or "") for i, t, a, c in window if i not in profiles.papers]
-    counts += [counts_of(p.term_counts, p.title, p.abstract) for p in profiles.papers.values()]
+    counts = [counts_of(c, t, a or "", k or ()) for i, t, a, c, k in window if i not in profiles.papers]
+    counts += [counts_of(p.term_counts, p.title, p.abstract, p.categories) for p in profiles.papers.values()]
     return profile_terms(PaperVectors(counts), profile, profiles.papers, limit)

@@ -57,12 +57,6 @@ class Ranked(Sequence[Match]):
         self._fixed = fixed  # the reasons of every match when they are not worked out (with_reasons=False)
         self._made: list[Match] | None = None
 
-    @property
-    def paper_ids(self) -> list[int]:
-        """The matches' paper ids, best first, without making ``Match`` objects."""
-        ids = self._index.ids
-        return [ids[col] for col in self._picks.cols[self._row, : self._count].tolist()]
-
     def _matches(self) -> list[Match]:
         made = self._made
         if made is None:

@@ -47,6 +47,7 @@ class ProfilePaper:
     title: str
     abstract: str = ""
     term_counts: Mapping[str, object] | None = field(default=None, compare=False, hash=False, repr=False)
+    categories: tuple[str, ...] = field(default=(), compare=False, hash=False, repr=False)  # arXiv, primary first
 
 
 @dataclass(frozen=True, slots=True)

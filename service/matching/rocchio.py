@@ -68,12 +68,12 @@ def profile_vectors(weights: sp.csr_matrix, papers: sp.csr_matrix, present: sp.c
     return profile
 
 
-def profile_similarity(weights: sp.csr_matrix, papers: sp.csr_matrix, window: sp.csr_matrix,
-                       present: sp.csr_matrix | None = None) -> np.ndarray:
+def profile_similarity(weights: sp.csr_matrix, papers: sp.csr_matrix, window: sp.csr_matrix) -> np.ndarray:
     """Readers × window papers (dense float32): ``profile_vectors`` @ WINDOW (window papers ×
-    terms, unit-length TF-IDF rows of the profile papers' vocabulary). The matcher computes the
-    same product per chunk from vectors made once per batch (``profile_vectors.ColdStart``)."""
-    vectors = profile_vectors(weights, papers, presence(papers) if present is None else present)
+    terms, unit-length TF-IDF rows of the profile papers' vocabulary). The reference the tests and
+    bench/seeds_offline.py score by; the matcher computes the same product per chunk from vectors
+    made once per batch (``profile_vectors.ColdStart``)."""
+    vectors = profile_vectors(weights, papers, presence(papers))
     return np.asarray((vectors @ window.T).toarray(), dtype=np.float32)
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 
 import numpy as np
 import scipy.sparse as sp
 
 from service.matching import MatchRequest, PaperIndex, Profile, ProfilePaper, match_many
 from service.matching.profile_vectors import ColdStart
-from service.matching.rocchio import FEW, SHARED, few_liked, presence, profile_similarity, profile_vectors
+from service.matching.rocchio import FEW, SHARED, few_liked, profile_similarity
 from tests.service.matching.factories import DAY_AGO, NOW, WEEK_AGO, paper, request
 
 SUBJECTS = [
@@ -52,16 +53,6 @@ def random_weights(rng: np.random.Generator, readers: int, papers: int) -> tuple
     ptr = np.concatenate([[0], np.cumsum(counts.sum(axis=1))])
     weights = sp.csr_matrix((np.array(data, dtype=np.float32), np.array(cols, dtype=np.int32), ptr), shape=(readers, papers))
     return weights, counts
-
-
-def test_the_profile_vectors_are_what_rocchio_scores_by_bit_for_bit() -> None:
-    rng = np.random.default_rng(7)
-    papers = sp.random(30, 200, density=0.08, random_state=4, format="csr", dtype=np.float32)
-    window = sp.random(40, 200, density=0.1, random_state=5, format="csr", dtype=np.float32)
-    weights, _ = random_weights(rng, 12, 30)
-    expected = profile_similarity(weights.copy(), papers, window)
-    got = (profile_vectors(weights.copy(), papers, presence(papers)) @ window.T).toarray()
-    assert np.array_equal(got, expected)
 
 
 def test_cold_starts_are_the_readers_rocchio_calls_few() -> None:
@@ -113,3 +104,14 @@ def test_a_reader_gets_the_same_matches_alone_as_in_any_batch() -> None:
     shuffled = list(range(len(requests)))
     rng.shuffle(shuffled)
     assert match_many([requests[i] for i in shuffled], built) == [alone[i] for i in shuffled]
+
+
+def test_a_window_paper_named_by_a_profile_keeps_its_arxiv_categories_in_its_kernel_row() -> None:
+    papers = [replace(paper(i, f"Paper {i} about robots", "We study robot grasping."), categories=(cat,))
+              for i, cat in ((1, "cs.RO"), (2, "cs.CL"))]
+    built = PaperIndex.build(papers, now=NOW)
+    built.add_profile_papers(papers[:1])  # no stored counts: worked out from the text and categories
+    row = built.kernel[built.profile_row[1]]
+    columns = built.column
+    # the same paper is itself (unit vectors), and the same words under another category are less alike
+    assert abs(row[columns[1]] - 1.0) < 1e-5 and row[columns[2]] < 0.9

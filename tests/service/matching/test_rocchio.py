@@ -6,7 +6,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from service.matching import rocchio
-from service.matching.rocchio import FEW, SHARED, few_liked, presence, profile_similarity
+from service.matching.rocchio import FEW, SHARED, few_liked, profile_similarity
 from service.matching.vectors import PaperVectors, count_terms
 
 LIKED = [("Robot grasping with tactile skins", "Robot hands grasp fragile fruit."),
@@ -79,13 +79,6 @@ def test_the_shared_terms_are_for_a_cold_start_only() -> None:
     for r, n in enumerate(counts):
         rows[r, :n] = 1 / n
     assert few_liked(sp.csr_matrix(rows)).tolist() == [False, True, True, False]
-
-
-def test_a_given_presence_matrix_gives_the_same_profile() -> None:
-    _, liked, window = vectors()
-    rows = weights([[0.5, 0.5], [1.0, -0.5]])
-    assert np.array_equal(profile_similarity(rows, liked, window, presence(liked)),
-                          profile_similarity(rows, liked, window))
 
 
 def test_the_window_s_mean_paper_counts_against_readers_with_a_liked_paper() -> None:
