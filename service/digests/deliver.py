@@ -36,7 +36,8 @@ from service.digests.plan import retry_at
 from service.digests.record import Ledger
 from service.digests.window import already_sent, batch_index, marks_among, match_requests
 from service.ingest.day_status import DayStatus, load_day_status
-from service.mail import DeliveryError, MessageError, Unsubscribe
+from service.mail import DeliveryError, MessageError, OutgoingMail, Unsubscribe
+from service.mail.protocol import NeedsSevenBit
 from service.matching.match import match_many
 from service.matching.profiles import load_profiles
 from service.matching.records import Match, MatchRequest
@@ -229,14 +230,25 @@ def deliver_one(batch: Batch, digest: Digest) -> bool:
         context = digest_context(settings, subscriber, matches, batch.papers, batch.topic_names, day, tools.sender,
                                  delivery.id, marks, batch.status.line(day) if batch.status else None)
         rendered = render_digest(context, tools.renderer)
-        mail = tools.composer.compose(
-            to_address=subscriber.email, subject=rendered.subject, text=rendered.text, html=rendered.html,
-            message_key=f"{delivery.id}", delivery_id=delivery.id,
-            unsubscribe=Unsubscribe(context.links.unsubscribe_url, context.links.unsubscribe_token),
-        )
-        # waits out an open relay breaker and the send rate; gives up if our lease lapsed meanwhile
-        send_through_breaker(tools.backend, tools.limiter, mail.envelope_from, mail.to, mail.data,
-                             still_wanted=lambda: batch.ledger.holds(delivery.id))
+
+        def composed() -> OutgoingMail:
+            return tools.composer.compose(
+                to_address=subscriber.email, subject=rendered.subject, text=rendered.text, html=rendered.html,
+                message_key=f"{delivery.id}", delivery_id=delivery.id,
+                unsubscribe=Unsubscribe(context.links.unsubscribe_url, context.links.unsubscribe_token),
+            )
+
+        def send(mail: OutgoingMail) -> None:
+            # waits out an open relay breaker and the send rate; gives up if our lease lapsed meanwhile
+            send_through_breaker(tools.backend, tools.limiter, mail.envelope_from, mail.to, mail.data,
+                                 still_wanted=lambda: batch.ledger.holds(delivery.id))
+
+        mail = composed()
+        try:
+            send(mail)
+        except NeedsSevenBit:  # the relay stopped announcing 8BITMIME: composed again for it, 7bit
+            mail = composed()
+            send(mail)
     except SendAbandoned:
         outcome.ignored += 1
         return False

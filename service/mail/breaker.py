@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 import redis
 
-from service.mail.protocol import DeliveryError, MailBackend, SendResult
+from service.mail.protocol import DeliveryError, MailBackend, NeedsSevenBit, SendResult
 from service.mail.send_rate import RateLimiter, acquire
 
 if TYPE_CHECKING:
@@ -332,6 +332,8 @@ def send_through_breaker(backend: MailBackend, limiter: RateLimiter, envelope_fr
             return backend.send(envelope_from, to, data)
         except RelayPaused as paused:
             sleep(min(max(paused.retry_after, 0.05), 1.0))
+        except NeedsSevenBit:
+            raise  # the relay answered: the same bytes would be refused again; the caller recomposes
         except DeliveryError as error:
             breaker: Breaker | None = getattr(backend, "breaker", None)
             unreached += 1

@@ -58,3 +58,12 @@ class MailBackend(Protocol):
     def close(self) -> None:
         """Release connections or handles; the backend may be used again afterwards."""
         ...
+
+
+class NeedsSevenBit(DeliveryError):
+    """An 8bit message met a relay that does not take 8bit: transient, and the relay's fault
+    only in that it changed; the breaker counts it as the relay answering, and the sender
+    composes the message again (its composer now sees the relay's answer) and sends it once more."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, permanent=False)

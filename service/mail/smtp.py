@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Literal
 
 from service.mail.breaker import Breaker, RelayPaused, outcome_of, relay_breaker
 from service.mail.message import message_id_of
-from service.mail.protocol import DeliveryError, SendResult
+from service.mail.protocol import DeliveryError, NeedsSevenBit, SendResult
 
 if TYPE_CHECKING:
     from config.settings import Settings
@@ -42,12 +42,6 @@ _ENHANCED = re.compile(r"^\s*([245]\.\d{1,3}\.\d{1,3})\b")
 _CONNECTION_LOST = (smtplib.SMTPServerDisconnected, ConnectionError)
 
 
-class NeedsSevenBit(DeliveryError):
-    """An 8bit message met a relay that does not take 8bit: transient, and the relay's fault
-    only in that it changed; the breaker counts it as the relay answering."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, permanent=False)
 
 
 class _ServerClosing(smtplib.SMTPServerDisconnected):

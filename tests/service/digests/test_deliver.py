@@ -19,6 +19,7 @@ from service.mail.toolkit import DeliveryTools
 from service.digests.run import plan, run_foreground
 from service.ingest.poll import ingest_document
 from service.mail import DeliveryError, fail_recipient, memory_outbox
+from service.mail.protocol import NeedsSevenBit
 from service.storage.models import Delivery, DeliveryPaper, Subscriber, Vote
 from service.subscribers.preferences import Preferences
 from service.subscribers.store import create_subscriber
@@ -274,3 +275,25 @@ def test_a_batch_is_sent_with_the_raised_gc_threshold_and_the_old_one_comes_back
     summary, outcome = run(world)
     assert outcome.sent == 1 and seen == [deliver.BATCH_GC_THRESHOLD]
     assert gc.get_threshold() == before != deliver.BATCH_GC_THRESHOLD
+
+
+def test_a_relay_that_stops_taking_8bit_gets_the_digest_composed_again_at_once(
+    world: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add(world, "alice@example.org", topics=["efficient-inference"])
+    real_send = deliver.send_through_breaker
+    sent_bytes: list[bytes] = []
+
+    def send_through_breaker(backend: Any, limiter: Any, envelope_from: str, to: str, data: bytes, **kw: Any) -> Any:
+        sent_bytes.append(data)
+        if len(sent_bytes) == 1:
+            raise NeedsSevenBit("SMTP relay does not announce 8BITMIME")
+        return real_send(backend, limiter, envelope_from, to, data, **kw)
+
+    monkeypatch.setattr(deliver, "send_through_breaker", send_through_breaker)
+    summary, outcome = run(world)
+    assert (outcome.sent, outcome.failed, outcome.retry) == (1, 0, [])
+    assert len(sent_bytes) == 2 and len(sent_to("alice@example.org")) == 1
+    with session_scope(world) as session:
+        [row] = session.scalars(select(Delivery)).all()
+        assert (row.status, row.attempts) == ("sent", 1)  # no attempt spent, no retry delay waited

@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.mail import DeliveryError
+from service.mail.protocol import NeedsSevenBit
 from service.mail.breaker import (
     CLOSED,
     LocalBreaker,
@@ -313,3 +314,16 @@ def test_a_message_the_relay_drops_while_serving_others_fails_after_a_few_tries(
         send_through_breaker(once, LocalRateLimiter(1000), "a@example.org", "b@example.org", MESSAGE,  # type: ignore[arg-type]
                              still_wanted=lambda: True, sleep=Clock().sleep)
     assert raised.value is greylisted and once.calls == 1
+
+
+def test_a_relay_that_took_8bit_no_longer_is_told_at_once_not_tried_again_with_the_same_bytes() -> None:
+    class SevenBitNow(Flaky):
+        def send(self, envelope_from: str, to: str, message_bytes: bytes) -> object:
+            self.calls += 1
+            raise NeedsSevenBit("SMTP 127.0.0.1:25 does not announce 8BITMIME")
+
+    relay, clock = SevenBitNow(failures=0), Clock()
+    with pytest.raises(NeedsSevenBit):
+        send_through_breaker(relay, LocalRateLimiter(1000), "a@example.org", "b@example.org", MESSAGE,  # type: ignore[arg-type]
+                             still_wanted=lambda: True, sleep=clock.sleep)
+    assert (relay.calls, clock.now) == (1, 1000)  # one try, no pause: the caller composes it again
