@@ -206,13 +206,6 @@ class Unmarked:
     unmarked_id: int
 
 
-def plain(text: str, spans: Sequence[Span]) -> tuple[str, Sequence[Span]]:
-    """TEXT as readers see it: rows stored before ingest cleaned LaTeX are cleaned here (cached);
-    their spans indexed the raw text, so that field goes unhighlighted rather than misplaced."""
-    cleaned, kept = as_read(text)
-    return (cleaned, spans) if kept else (cleaned, ())
-
-
 def as_read(text: str) -> tuple[str, bool]:
     """(TEXT as readers see it, whether that is TEXT itself: only then do its spans apply)."""
     if not has_tex(text):

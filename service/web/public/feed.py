@@ -21,7 +21,7 @@ from service.storage.db import session_scope
 from service.matching.match import match_many
 from service.matching.records import MatchRequest
 from service.storage.models import Paper, Subscriber
-from service.catalog.slugs import paper_path
+from service.digests.compose import page_url
 from service.rendering.context import safe_url
 from service.rendering.digest import reason_text
 from service.subscribers.store import preferences_of
@@ -53,10 +53,6 @@ def entry_id(settings: Settings, paper: Paper) -> str:
     """The entry's permanent id: the row id, which never changes (an arXiv id may arrive later).
     It is a URL that resolves too: /papers/<row id> redirects to the paper's page."""
     return f"{settings.base_url}/papers/{paper.id}"
-
-
-def page_url(settings: Settings, paper: Paper) -> str:
-    return settings.base_url + paper_path(paper.arxiv_id, paper.id)
 
 
 def atom_feed(settings: Settings, feed_url: str, subscriber: Subscriber, papers: list[tuple[Paper, str]],

@@ -195,3 +195,15 @@ def test_a_papers_shape_says_which_of_the_readers_values_are_set_and_how_unset_o
     unset_key, _ = paper_shape(without)
     # None and "" stay themselves in the key: a template may tell them apart.
     assert unset_key[:6] == (without.unmarked_id, 0, True, "", None, None)
+
+
+def test_a_paper_block_shares_only_what_its_unmarked_id_names_and_every_field_is_declared() -> None:
+    from dataclasses import fields
+
+    from service.rendering.digest import PaperView, Unmarked
+    from service.rendering.digest_splice import OWN, SHARED
+
+    # a shared field not fixed by unmarked_id would carry one reader's value into another's digest
+    assert set(SHARED) <= {f.name for f in fields(Unmarked)}
+    # and every field a block may print is one or the other (OWN also names the ``heading`` property)
+    assert set(SHARED).isdisjoint(OWN) and {f.name for f in fields(PaperView)} <= set(SHARED) | set(OWN)
