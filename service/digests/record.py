@@ -30,6 +30,7 @@ import orjson
 from sqlalchemy import Connection, Engine, Table, bindparam, select, update
 
 from service.digests.lease import Lease
+from service.digests.plan import STATUS_BY_ID
 from service.matching.records import Match
 from service.storage.db import close_ledger_connection, ledger_connection
 from service.storage.models import Delivery, Subscriber
@@ -49,8 +50,8 @@ _ACTIVE = _SUBSCRIBER_STATUS == "active"
 # serve it and PostgreSQL finds them through the primary key. Without statistics that follow a
 # planner tick's claims, it believed 'claimed' rare and scanned ix_deliveries_status_enqueued_at
 # for every take: all the claimed rows (40,000 index entries, 1.3 ms, at 20,000 subscribers;
-# linear in the rows claimed). plan.CLAIMED_BY_ID says the same for the planner's stamp.
-_STATUS = d.status.concat("")
+# linear in the rows claimed). plan.STATUS_BY_ID is the one expression, shared with the planner.
+_STATUS = STATUS_BY_ID
 # Whose a row is: a 'sending' row belongs to the task carrying its token (a lease, see
 # service/digests/lease.py); a claimed row to the task carrying its token, or to any task when
 # no batch holds it (a retry run in the foreground). A task stamped out by a newer enqueue

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import delete, func, inspect, select
 
 from config.settings import Settings
 from service.storage import migrate
-from service.storage.db import get_engine
-from service.storage.models import Base, is_search_object
+from service.ingest.poll import ingest_document
+from service.storage.db import get_engine, session_scope
+from service.storage.models import Base, Delivery, DeliveryPaper, Paper, Subscriber, is_search_object
+from tests.service.ingest.documents import hf_item, hf_json
 
 pytestmark = pytest.mark.integration
 
@@ -72,3 +76,28 @@ def test_delivery_claim_is_unique(db_settings: Settings) -> None:
         session.add(Delivery(subscriber_id=alice.id, period="2026-11-27"))
         with pytest.raises(IntegrityError):
             session.flush()
+
+
+def test_downgrading_past_0008_drops_rows_of_papers_deleted_by_hand_and_keeps_the_rest(db_settings: Settings) -> None:
+    now = datetime(2026, 11, 27, 8, tzinfo=UTC)
+    ingest_document(db_settings, hf_json(hf_item("2611.80001", "Kept", 3), hf_item("2611.80002", "Deleted", 2)),
+                    source_name="hf-daily", now=now)
+    with session_scope(db_settings) as session:
+        reader = Subscriber(email="reader@example.org", status="active", created_at=now, updated_at=now)
+        session.add(reader)
+        session.flush()
+        sent = Delivery(subscriber_id=reader.id, period="d1", status="sent", claimed_at=now, sent_at=now)
+        session.add(sent)
+        session.flush()
+        papers = session.scalars(select(Paper).order_by(Paper.id)).all()
+        session.add_all(DeliveryPaper(delivery_id=sent.id, paper_id=p.id, subscriber_id=reader.id, rank=rank)
+                        for rank, p in enumerate(papers, start=1))
+        session.flush()
+        session.execute(delete(Paper).where(Paper.title == "Deleted"))  # by hand: nothing cascades since 0008
+        session.commit()
+
+    migrate.downgrade(db_settings, "0007")
+    with session_scope(db_settings) as session:
+        assert session.scalar(select(func.count()).select_from(DeliveryPaper)) == 1
+    migrate.upgrade(db_settings)
+    assert migrate.is_up_to_date(db_settings)

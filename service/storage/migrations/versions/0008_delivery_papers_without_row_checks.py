@@ -39,6 +39,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # Rows left behind by a paper or subscriber deleted by hand since would fail the keys' check.
+    for _name, table, column in KEYS:
+        op.execute(f"DELETE FROM delivery_papers WHERE {column} NOT IN (SELECT id FROM {table})")
     with op.batch_alter_table('delivery_papers', schema=None) as batch_op:
         for name, table, column in KEYS:
             batch_op.create_foreign_key(name, table, [column], ['id'], ondelete='CASCADE')
