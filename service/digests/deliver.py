@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -139,16 +140,28 @@ class Batch:
 # objects, and at the default gen-0 threshold (700) the cyclic GC took a quarter to a third of
 # the render's CPU (bench/render_batches.py --gc). Its cyclic garbage waits for the batch's end.
 BATCH_GC_THRESHOLD = (100_000, 50, 100)
+# The thresholds are the process's: batches overlapping in threads (Celery's threads pool) raise
+# them once, and the last one out puts back what the first one in found.
+_gc_lock = threading.Lock()
+_gc_running = 0  # batches running in this process
+_gc_before: tuple[int, ...] = gc.get_threshold()  # what the first of them found
 
 
 @contextmanager
 def batch_gc_threshold() -> Iterator[None]:
-    before = gc.get_threshold()
-    gc.set_threshold(*BATCH_GC_THRESHOLD)
+    global _gc_running, _gc_before
+    with _gc_lock:
+        if not _gc_running:
+            _gc_before = gc.get_threshold()
+            gc.set_threshold(*BATCH_GC_THRESHOLD)
+        _gc_running += 1
     try:
         yield
     finally:
-        gc.set_threshold(*before)
+        with _gc_lock:
+            _gc_running -= 1
+            if not _gc_running:
+                gc.set_threshold(*_gc_before)
 
 
 def deliver_batch(

@@ -297,3 +297,14 @@ def test_a_relay_that_stops_taking_8bit_gets_the_digest_composed_again_at_once(
     with session_scope(world) as session:
         [row] = session.scalars(select(Delivery)).all()
         assert (row.status, row.attempts) == ("sent", 1)  # no attempt spent, no retry delay waited
+
+
+def test_batches_overlapping_in_threads_put_the_gc_thresholds_back_once_the_last_ends() -> None:
+    before = gc.get_threshold()
+    first, second = deliver.batch_gc_threshold(), deliver.batch_gc_threshold()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)  # the first ends while the second still runs
+    assert gc.get_threshold() == deliver.BATCH_GC_THRESHOLD
+    second.__exit__(None, None, None)
+    assert gc.get_threshold() == before
