@@ -90,6 +90,9 @@ class Settings(BaseSettings):
     # Text parts go 8bit when the relay announces 8BITMIME (RFC 6152). Off for a relay that
     # announces it but converts to quoted-printable for a later hop, which breaks the DKIM body hash.
     smtp_8bitmime: bool = True
+    # The send log commits without waiting for the disk (README "Durability of the send log"):
+    # a database or machine crash can re-send the last moments' digests, same Message-ID.
+    ledger_async_commit: bool = True
     dkim_domain: str = ""
     dkim_selector: str = ""
     dkim_private_key_path: Path | None = None

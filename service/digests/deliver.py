@@ -198,7 +198,7 @@ def deliver_batch(
         ]
         status = load_day_status(session, now.date(), now)
         session.commit()  # the reads are done: no transaction stays open while the batch sends
-        ledger = Ledger(get_engine(settings), lease)
+        ledger = Ledger(get_engine(settings), lease, settings.ledger_async_commit)
         try:
             batch = Batch(settings, session, ledger, tools, papers, topic_names, token, now, index.now, outcome, status)
             with batch_gc_threshold():

@@ -144,11 +144,11 @@ def papers_document(matches: Sequence[Match]) -> str:
 class Ledger:
     """A worker's writes about deliveries, on a connection of its own (see the module doc)."""
 
-    def __init__(self, engine: Engine, lease: Lease | None = None) -> None:
+    def __init__(self, engine: Engine, lease: Lease | None = None, asynchronous: bool = True) -> None:
         self.postgres = engine.dialect.name == "postgresql"
         # PostgreSQL: under AUTOCOMMIT, ``begin()`` below begins nothing on the server, each
         # statement commits itself. SQLite: commits without fsync (db.ledger_connection says the cost).
-        self.conn: Connection = ledger_connection(engine)
+        self.conn: Connection = ledger_connection(engine, asynchronous)
         # The send's statement goes to the driver itself (psycopg or sqlite3) on the same connection.
         driver = self.conn.connection.driver_connection
         assert driver is not None  # a checked-out connection holds its driver's

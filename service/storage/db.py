@@ -38,7 +38,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def ledger_connection(engine: Engine) -> Connection:
+def ledger_connection(engine: Engine, asynchronous: bool = True) -> Connection:
     """A connection for a stream of small commits (a worker recording its sends).
 
     Both databases trade the same thing: a commit returns before it reached the disk, so a
@@ -58,14 +58,16 @@ def ledger_connection(engine: Engine) -> Connection:
     SQLite: ``synchronous=NORMAL`` on this connection only (WAL mode). A commit then writes the
     WAL without waiting for fsync (2.2 ms a commit on this machine's disk, 0.02 ms without).
 
+    ASYNCHRONOUS false (setting ``LEDGER_ASYNC_COMMIT``) keeps the database's own durability.
     ``close_ledger_connection`` puts the pooled connection back to the default."""
     if engine.dialect.name == "postgresql":
         connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        connection.exec_driver_sql("SET synchronous_commit = off")
-        connection.commit()
+        if asynchronous:
+            connection.exec_driver_sql("SET synchronous_commit = off")
+            connection.commit()
         return connection
     connection = engine.connect()
-    if engine.dialect.name == "sqlite":
+    if engine.dialect.name == "sqlite" and asynchronous:
         connection.exec_driver_sql("PRAGMA synchronous=NORMAL")
         connection.commit()
     return connection

@@ -60,3 +60,17 @@ def test_postgresql_ledger_commits_asynchronously_and_gives_the_pool_back_as_it_
     with engine.connect() as other:  # the same pooled connection, back to the server's default
         assert other.exec_driver_sql("SELECT pg_backend_pid()").scalar_one() == pid
         assert other.exec_driver_sql("SHOW synchronous_commit").scalar_one() == "on"
+
+
+def test_a_ledger_asked_to_wait_for_the_disk_keeps_the_databases_durability(db_settings: Settings) -> None:
+    upgrade(db_settings)
+    engine = get_engine(db_settings)
+    ledger = ledger_connection(engine, asynchronous=False)
+    try:
+        if engine.dialect.name == "postgresql":
+            assert ledger.exec_driver_sql("SHOW synchronous_commit").scalar_one() == "on"
+        else:
+            assert ledger.exec_driver_sql("PRAGMA synchronous").scalar_one() == 2  # FULL
+    finally:
+        ledger.commit()
+        close_ledger_connection(ledger)
