@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Required, TypedDict
 from urllib.parse import quote, urlsplit
 
 from email_validator import EmailNotValidError, validate_email
-from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES, EMAIL_MAX_LENGTH
+from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES, DOT_ATOM_TEXT, EMAIL_MAX_LENGTH
 
 if TYPE_CHECKING:
     from config.settings import Settings
@@ -48,10 +48,6 @@ def clean_header_value(name: str, value: str) -> str:
     return value
 
 
-# email_validator's DOT_ATOM_TEXT (RFC 5322 3.2.3): the local parts it takes as they are.
-_DOT_ATOM = re.compile(r"[A-Za-z0-9_!#$%&'*+\-/=?^`{|}~]+(?:\.[A-Za-z0-9_!#$%&'*+\-/=?^`{|}~]+)*")
-
-
 @lru_cache(maxsize=4096)
 def _checked_domain(domain: str, allow_test_domains: bool) -> tuple[str, int] | None:
     """email_validator's verdict on DOMAIN alone: its ASCII form and the longest UTF-8 length of
@@ -75,7 +71,7 @@ def validate_recipient(address: str, *, allow_test_domains: bool = False) -> str
     """
     address = clean_header_value("recipient address", address)
     local, at, domain = address.rpartition("@")
-    if at and _DOT_ATOM.fullmatch(local) and local.lower() not in CASE_INSENSITIVE_MAILBOX_NAMES:
+    if at and DOT_ATOM_TEXT.fullmatch(local) and local.lower() not in CASE_INSENSITIVE_MAILBOX_NAMES:
         checked = _checked_domain(domain, allow_test_domains)
         if checked is not None and max(len(address.encode()), len(local) + 1 + checked[1]) <= EMAIL_MAX_LENGTH:
             return f"{local}@{checked[0]}"
