@@ -17,10 +17,12 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 from sqlalchemy import func, literal, select, union_all, update
 from sqlalchemy.orm import Session
 
 from service.matching.records import MatchRequest, Profile, ProfilePaper
+from service.matching.rocchio import TYPICAL_WEIGHT, few_liked, presence, profile_vectors
 from service.matching.score import DISLIKE_WEIGHT
 from service.matching.vectors import PaperVectors, counts_of, is_current, term_counts
 from service.storage.models import Paper, Seed, Vote
@@ -113,18 +115,26 @@ def fill_term_counts(papers: Iterable[Paper]) -> int:
 def profile_terms(
     vectors: PaperVectors, profile: Profile, papers: Mapping[int, ProfilePaper], limit: int = 12
 ) -> list[tuple[str, float]]:
-    """The terms that weigh most in the profile vector (mean of liked and seed papers minus
-    half the mean of disliked ones), largest first, positive weights only."""
-    positive = [papers[i] for i in profile.positive if i in papers]
-    negative = [papers[i] for i in profile.disliked if i in papers]
+    """The terms that weigh most in the profile vector the matcher ranks by, largest first,
+    positive weights only: ``rocchio.profile_vectors`` (a cold start's terms weighted by the share
+    of its papers having them; past ``rocchio.FEW`` liked papers the plain Rocchio mean) minus
+    ``rocchio.TYPICAL_WEIGHT`` × the mean of VECTORS' papers (``rocchio.less_typical``)."""
+    positive = list(dict.fromkeys(i for i in profile.positive if i in papers))
+    negative = [i for i in dict.fromkeys(profile.disliked) if i in papers and i not in positive]
     if not positive or not vectors.terms:
         return []
-    weigh = vectors.weigh
-    liked = weigh([counts_of(p.term_counts, p.title, p.abstract, p.categories) for p in positive])
-    vector = np.asarray(liked.mean(axis=0)).ravel()
-    if negative:
-        rows = weigh([counts_of(p.term_counts, p.title, p.abstract, p.categories) for p in negative])
-        vector = vector - DISLIKE_WEIGHT * np.asarray(rows.mean(axis=0)).ravel()
+    ids = positive + negative
+    rows = vectors.weigh([counts_of(p.term_counts, p.title, p.abstract, p.categories)
+                          for p in (papers[i] for i in ids)])
+    side = [1 / len(positive)] * len(positive) + [-DISLIKE_WEIGHT / max(len(negative), 1)] * len(negative)
+    weights = sp.csr_matrix(np.array([side], dtype=np.float32))
+    if few_liked(weights)[0]:
+        profile_row = profile_vectors(weights, rows, presence(rows))
+    else:
+        profile_row = weights @ rows
+    vector = np.asarray(profile_row.toarray(), dtype=np.float32).ravel()
+    if vectors.matrix.shape[0]:
+        vector -= np.float32(TYPICAL_WEIGHT) * np.asarray(vectors.matrix.mean(axis=0), dtype=np.float32).ravel()
     return vectors.top_terms(vector, limit)
 
 

@@ -130,3 +130,16 @@ def test_profiles_attach_to_their_readers_requests() -> None:
     reqs = [request(), request()]
     attached = profiles.attach(reqs, [7, 8])
     assert attached[0].profile == Profile(liked=(500,)) and attached[1] is reqs[1]
+
+
+def test_what_papermail_learned_from_seeds_is_what_they_share_not_one_seeds_own_words() -> None:
+    # the matcher's cold-start rule (rocchio.profile_vectors): a term weighs by the share of the
+    # seeds having it, so a word only one seed has counts a third (the plain mean gave it 0.6 of
+    # the shared topic's weight)
+    own = ("zebrafish " * 8, "glacier " * 8, "violin " * 8)
+    seeds = {600 + i: ProfilePaper(600 + i, f"Speculative decoding {i}", f"Speculative decoding. {word}")
+             for i, word in enumerate(own)}
+    vectors = PaperVectors([count_terms(p.title, p.abstract) for p in [*PAPERS, *seeds.values()]])
+    weights = dict(profile_terms(vectors, Profile(seeds=tuple(seeds)), seeds, limit=6))
+    assert max(weights, key=weights.__getitem__) in {"speculative", "speculative decoding"}
+    assert max(weights.get(w, 0.0) for w in ("zebrafish", "glacier", "violin")) < 0.25 * max(weights.values())
