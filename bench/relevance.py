@@ -8,7 +8,7 @@ applied), each day's papers ingested at 06:00 UTC through ``service.ingest.store
 ``service.actions.subscribers``, seeds and votes through ``service.actions.seeds`` / ``votes``,
 and each 08:00 digest ranked by what ``papermail digest preview EMAIL --format json`` prints
 (in-process, so the ranking is exactly what the CLI contract promises). The 10 papers shown are
-recorded as sent (``deliveries`` + ``delivery_papers``, the window advanced), as the pipeline
+recorded as sent (``deliveries`` with their papers, the window advanced), as the pipeline
 does, so they are never offered again.
 
 Each simulated reader has an interest (primary categories and/or terms: the ground truth) and
@@ -128,18 +128,16 @@ def mark_sent(settings: Settings, email: str, arxiv_ids: Sequence[str], now: dat
     """What a worker records once the digest is accepted: the delivery, its papers, the window."""
     from sqlalchemy import select
 
-    from service.storage.models import Delivery, DeliveryPaper, Paper, Subscriber
+    from service.storage.models import Delivery, Subscriber
 
     with session_scope(settings) as session:
         subscriber = session.scalars(select(Subscriber).where(Subscriber.email == email)).one()
         ids = paper_ids(session, arxiv_ids)
         delivery = Delivery(subscriber_id=subscriber.id, period=now.date().isoformat(), status="sent", claimed_at=now,
                             due_at=now, sent_at=now, attempts=1, paper_count=len(arxiv_ids),
-                            message_id=f"<bench-{subscriber.id}-{now.date()}@bench.example.com>")
+                            message_id=f"<bench-{subscriber.id}-{now.date()}@bench.example.com>",
+                            paper_ids=[ids[a] for a in arxiv_ids], reasons=[{} for _ in arxiv_ids])
         session.add(delivery)
-        session.flush()
-        session.add_all(DeliveryPaper(delivery_id=delivery.id, paper_id=ids[a], subscriber_id=subscriber.id, rank=rank)
-                        for rank, a in enumerate(arxiv_ids, start=1))
         subscriber.last_digest_at = now
 
 

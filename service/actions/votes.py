@@ -1,7 +1,7 @@
 """A reader's 👍 / 👎 on a paper: cast, change, undo. The one place that writes ``votes`` rows
 and their audit entries; the vote page, the preferences page and the API all call these.
 
-A reader may vote on a paper that was sent to them (delivery_papers) or that they named as a
+A reader may vote on a paper that was sent to them (``Delivery.paper_ids``) or that they named as a
 seed, nothing else: a vote token is only ever made for those, so anything else is a forged or
 misused link. Casting the vote a reader already gave, or undoing one never cast, changes
 nothing and writes no audit entry (a double click, a refreshed page).
@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from service.admin import audit
-from service.storage.models import DeliveryPaper, Paper, Seed, Subscriber, Vote
+from service.storage.models import Delivery, Paper, Seed, Subscriber, Vote
 
 UP, DOWN = 1, -1
 VALUES = (UP, DOWN)
@@ -35,10 +35,13 @@ def subscriber_actor(subscriber_id: int) -> str:
 
 def may_vote(session: Session, subscriber_id: int, paper_id: int) -> bool:
     """True when PAPER_ID went to the reader in a digest or is one of their seeds."""
-    # Both lookups are index seeks: ix_delivery_papers_subscriber_paper, ix_seeds_paper_id.
-    sent = exists().where(DeliveryPaper.subscriber_id == subscriber_id, DeliveryPaper.paper_id == paper_id)
-    seeded = exists().where(Seed.subscriber_id == subscriber_id, Seed.paper_id == paper_id)
-    return bool(session.scalar(select(sent | seeded)))
+    seeded = exists().where(Seed.subscriber_id == subscriber_id, Seed.paper_id == paper_id)  # ix_seeds_paper_id
+    if session.scalar(select(seeded)):
+        return True
+    # Only the deliveries whose newest paper is no older than this one can hold it
+    # (ix_deliveries_subscriber_last_paper); their id lists are looked through here.
+    held = select(Delivery.paper_ids).where(Delivery.subscriber_id == subscriber_id, Delivery.last_paper_id >= paper_id)
+    return any(paper_id in ids for ids in session.scalars(held) if ids)
 
 
 def current_vote(session: Session, subscriber_id: int, paper_id: int) -> int | None:

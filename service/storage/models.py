@@ -23,9 +23,10 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 
 # Deterministic constraint names so migrations can drop them on both SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -223,6 +224,11 @@ class Delivery(Base):
         # The re-enqueue sweep looks for old claimed/sending rows.
         Index("ix_deliveries_status_claimed_at", "status", "claimed_at"),
         Index("ix_deliveries_status_enqueued_at", "status", "enqueued_at"),
+        # Which deliveries may hold a paper: those whose highest paper id is no lower than its id
+        # (window.already_sent, votes). Partial, so that a row gets its entry once, when recorded
+        # sent, and not with every earlier update of its claim.
+        Index("ix_deliveries_subscriber_last_paper", "subscriber_id", "last_paper_id",
+              postgresql_where=text("last_paper_id IS NOT NULL"), sqlite_where=text("last_paper_id IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -245,28 +251,22 @@ class Delivery(Base):
     message_id: Mapped[str | None] = mapped_column(String(255))
     error: Mapped[str | None] = mapped_column(Text)
     paper_count: Mapped[int | None]
+    # What a sent digest held, in rank order, written with the send (digests.record): the papers'
+    # ids and, one for one, why each was picked (record.reasons_record; None once erased). A
+    # paper already sent to a subscriber is never offered again (window.already_sent). On the
+    # delivery's own row since migration 0009: a row per paper cost PostgreSQL ten rows and
+    # twenty index entries a send. Deferred: the ORM loads them only where they are read.
+    paper_ids: Mapped[list[int] | None] = mapped_column(JSON(none_as_null=True), deferred=True,
+                                                        deferred_group="papers")
+    reasons: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON(none_as_null=True), deferred=True,
+                                                                 deferred_group="papers")
+    # max(paper_ids), kept by ``_last_paper`` (the ledger's SQL writes it itself).
+    last_paper_id: Mapped[int | None]
 
-
-class DeliveryPaper(Base):
-    """Which papers went to whom: a paper already sent to a subscriber is never offered again.
-
-    Only ``delivery_id`` is a foreign key: about ten rows go in with every send, and a key on
-    ``paper_id`` or ``subscriber_id`` cost PostgreSQL a parent lookup and row lock for each
-    (migration 0008 says why neither is needed)."""
-
-    __tablename__ = "delivery_papers"
-    __table_args__ = (Index("ix_delivery_papers_subscriber_paper", "subscriber_id", "paper_id"),)
-
-    delivery_id: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer, "sqlite"),
-        ForeignKey("deliveries.id", ondelete="CASCADE"),
-        primary_key=True,
-    )
-    paper_id: Mapped[int] = mapped_column(primary_key=True)
-    # The delivery's subscriber, copied: already_sent and votes look rows up by it.
-    subscriber_id: Mapped[int]
-    rank: Mapped[int] = mapped_column(default=0)
-    reasons: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    @validates("paper_ids")
+    def _last_paper(self, _key: str, paper_ids: list[int] | None) -> list[int] | None:
+        self.last_paper_id = max(paper_ids) if paper_ids else None
+        return paper_ids
 
 
 class AdminUser(Base):

@@ -33,7 +33,7 @@ from config.settings import Settings
 
 from service.mail.outbox import list_outbox
 from service.storage.db import checkpoint_wal
-from service.storage.models import AuditLog, Bounce, Delivery, DeliveryPaper, Seed, Subscriber, Vote
+from service.storage.models import AuditLog, Bounce, Delivery, Seed, Subscriber, Vote
 
 ERASED = "erased"
 REDACTED = "[erased]"
@@ -164,9 +164,12 @@ def scrub_personal_data(session: Session, subscriber: Subscriber, now: datetime,
     session.execute(update(Delivery).where(
         Delivery.subscriber_id == subscriber.id, Delivery.status.in_(("claimed", "sending"))
     ).values(status="skipped", error="subscriber erased"))
-    report.reasons_cleared = session.execute(
-        update(DeliveryPaper).where(DeliveryPaper.subscriber_id == subscriber.id).values(reasons={})
-    ).rowcount  # type: ignore[attr-defined]
+    # Why each paper was picked says what the reader asked for; which papers went stays, so that
+    # the counts (and the archive's list, were the tombstone ever linked) hold.
+    with_reasons = (Delivery.subscriber_id == subscriber.id, Delivery.reasons.is_not(None))
+    cleared = session.scalars(select(Delivery.paper_ids).where(*with_reasons))
+    report.reasons_cleared = sum(len(ids or ()) for ids in cleared)
+    session.execute(update(Delivery).where(*with_reasons).values(reasons=None))
     session.execute(delete(Vote).where(Vote.subscriber_id == subscriber.id))
     session.execute(delete(Seed).where(Seed.subscriber_id == subscriber.id))
     for address in addresses:

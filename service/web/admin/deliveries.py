@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from service.actions.deliveries import RetryRefused, retry_delivery
 from service.digests.run import stamped_batches
 from service.storage.db import session_scope
-from service.storage.models import Bounce, Delivery, DeliveryPaper, Paper, Subscriber
+from service.storage.models import Bounce, Delivery, Paper, Subscriber
 from service.web.admin.auth import AdminRoute
 from service.web.admin.forms import back_to, dates_of, form_of, int_param, start_of, text
 from service.web.admin.outbox import outbox_name_for
@@ -70,9 +70,10 @@ def delivery_detail(request: Request, delivery_id: int) -> Response:
         if delivery is None:
             return message(request, 404, "No such delivery", f"There is no delivery {delivery_id}.")
         subscriber = session.get(Subscriber, delivery.subscriber_id)
-        papers = session.execute(select(Paper.id, Paper.title, Paper.arxiv_id, DeliveryPaper.rank)
-                                 .join(Paper, Paper.id == DeliveryPaper.paper_id)
-                                 .where(DeliveryPaper.delivery_id == delivery_id).order_by(DeliveryPaper.rank)).all()
+        ids = delivery.paper_ids or []
+        found = {row.id: row for row in session.execute(select(Paper.id, Paper.title, Paper.arxiv_id)
+                                                        .where(Paper.id.in_(ids)))} if ids else {}
+        papers = [found[i] for i in ids if i in found]  # in the digest's order
         bounces = session.scalars(select(Bounce).where(Bounce.delivery_id == delivery_id).order_by(Bounce.id)).all()
         context = {"page_title": f"Delivery {delivery_id}", "d": delivery, "subscriber": subscriber, "papers": papers,
                    "bounces": bounces, "outbox_name": outbox_name_for(settings.outbox_dir, delivery.message_id),

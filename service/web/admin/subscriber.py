@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, undefer
 
 from service.actions.bounces import lift_suppression
 from service.admin.bounce_log import history_of
@@ -25,7 +25,7 @@ from service.digests.preview import preview_digest, preview_ranking
 from service.mail import DeliveryError, MessageError
 from service.storage.db import session_scope
 from service.matching.records import PARTS
-from service.storage.models import AuditLog, Delivery, DeliveryPaper, Paper, Subscriber, Topic
+from service.storage.models import AuditLog, Delivery, Paper, Subscriber, Topic
 from service.subscribers.store import InvalidSubscriber, preferences_of
 from service.topics.store import current_taxonomy
 from service.web.admin.auth import AdminRoute
@@ -66,15 +66,11 @@ def detail_context(session: Session, subscriber: Subscriber) -> dict[str, Any]:
         AuditLog.target_type == "subscriber", AuditLog.target_id == str(subscriber.id))
         .order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(50)).all()
     deliveries = session.scalars(select(Delivery).where(Delivery.subscriber_id == subscriber.id)
-                                 .order_by(Delivery.id.desc()).limit(20)).all()
-    papers: dict[int, list[Any]] = {d.id: [] for d in deliveries}
-    if deliveries:
-        rows = session.execute(select(DeliveryPaper.delivery_id, Paper.title, Paper.abs_url, Paper.id)
-                               .join(Paper, Paper.id == DeliveryPaper.paper_id)
-                               .where(DeliveryPaper.delivery_id.in_(list(papers)))
-                               .order_by(DeliveryPaper.delivery_id, DeliveryPaper.rank))
-        for delivery_id, title, url, paper_id in rows:
-            papers[delivery_id].append({"title": title, "url": url, "id": paper_id})
+                                 .options(undefer(Delivery.paper_ids)).order_by(Delivery.id.desc()).limit(20)).all()
+    wanted = {i for d in deliveries for i in d.paper_ids or ()}
+    found = {paper_id: {"title": title, "url": url, "id": paper_id} for paper_id, title, url in session.execute(
+        select(Paper.id, Paper.title, Paper.abs_url).where(Paper.id.in_(wanted)))} if wanted else {}
+    papers: dict[int, list[Any]] = {d.id: [found[i] for i in d.paper_ids or () if i in found] for d in deliveries}
     return {"subscriber": subscriber, "history": history, "deliveries": deliveries, "papers": papers,
             "bounces": history_of(session, subscriber.id, subscriber.email),
             "topics": session.scalars(select(Topic).order_by(Topic.position, Topic.id)).all(),

@@ -1,5 +1,5 @@
 """/archive/{token}: a subscriber's past digests; /digest/{token}: one of them in the browser
-(re-rendered from what delivery_papers kept — see content.py)."""
+(re-rendered from what the delivery kept — see content.py)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """What the public pages show from the database: the latest day's papers and the topics (cached
 briefly, so the home page costs no query most of the time), the recent papers' vectors for
 "similar papers" (cached longer: fitting them takes a while), the paper window the preview and the feed
-match against (cached too), and past digests re-rendered from delivery_papers + papers.
+match against (cached too), and past digests re-rendered from what their deliveries hold + papers.
 
 Past digests are not stored as sent: a delivery keeps its papers, their rank and the match
 reasons (spans included), which is all the view needs to show the digest as it was — with
@@ -29,7 +29,7 @@ from service.digests.window import already_sent, build_index, day_start, not_new
 from service.matching.index import PaperIndex
 from service.matching.match import match_many
 from service.matching.records import Match, MatchRequest, Reasons, TermHit
-from service.storage.models import Delivery, DeliveryPaper, Paper, Subscriber, Topic
+from service.storage.models import Delivery, Paper, Subscriber, Topic
 from service.subscribers.preferences import Preferences
 from service.rendering.digest import PaperView, paper_view
 from service.topics.store import current_taxonomy
@@ -189,7 +189,7 @@ def preview_since(window: Window, prefs: Preferences) -> datetime:
 
 
 def stored_match(paper_id: int, rank: int, record: dict[str, Any]) -> Match:
-    """A match as delivery_papers recorded it (see digests.record.reasons_record)."""
+    """A match as its delivery recorded it (``Delivery.reasons``, see digests.record.reasons_record)."""
     terms = tuple(
         TermHit(str(t["term"]), t["field"], tuple((int(a), int(b)) for a, b in t.get("spans", [])))
         for t in record.get("terms", [])
@@ -217,13 +217,12 @@ def delivered_papers(session: Session, delivery: Delivery,
                      votes: Callable[[int], tuple[str, str]] | None = None) -> list[PaperView]:
     """The papers of one sent digest, in the order they were sent, with why each was picked
     (and VOTES(paper id): the reader's 👍 / 👎 links, as the mail had them)."""
-    rows = session.execute(
-        select(DeliveryPaper, Paper)
-        .join(Paper, Paper.id == DeliveryPaper.paper_id)
-        .where(DeliveryPaper.delivery_id == delivery.id)
-        .order_by(DeliveryPaper.rank)
-    ).all()
+    ids, records = delivery.paper_ids or [], delivery.reasons or []  # no reasons once erased
+    papers = {p.id: p for p in session.scalars(select(Paper).where(Paper.id.in_(ids)))} if ids else {}
     names = {slug: name for slug, name in session.execute(select(Topic.slug, Topic.name))}
-    return [paper_view(digest_paper(paper, stored_match(paper.id, dp.rank, dp.reasons), names,
-                                    votes(paper.id) if votes else None))
-            for dp, paper in rows]
+    views = []
+    for rank, paper_id in enumerate(ids, start=1):
+        if paper_id in papers:  # a paper deleted by hand since
+            match = stored_match(paper_id, rank, records[rank - 1] if rank <= len(records) else {})
+            views.append(paper_view(digest_paper(papers[paper_id], match, names, votes(paper_id) if votes else None)))
+    return views

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from service.storage.models import AuditLog, Delivery, DeliveryPaper, Paper, Subscriber
+from service.storage.models import AuditLog, Delivery, Paper, Subscriber
 
 NOW = datetime(2026, 11, 27, 9, tzinfo=UTC)
 
@@ -29,11 +29,8 @@ def reader(session: Session, email: str = "alice@example.org") -> Subscriber:
 
 def sent(session: Session, subscriber: Subscriber, *papers: Paper, period: str = "2026-11-26") -> Delivery:
     delivery = Delivery(subscriber_id=subscriber.id, period=period, status="sent", sent_at=NOW,
-                        paper_count=len(papers))
+                        paper_count=len(papers), paper_ids=[p.id for p in papers], reasons=[{} for _ in papers])
     session.add(delivery)
-    session.flush()
-    session.add_all(DeliveryPaper(delivery_id=delivery.id, paper_id=p.id, subscriber_id=subscriber.id, rank=i)
-                    for i, p in enumerate(papers))
     session.flush()
     return delivery
 

@@ -20,7 +20,7 @@ from service.ingest.poll import ingest_document, sync_sources
 from service.mail import memory_outbox
 from service.mail.toolkit import DeliveryTools
 from service.storage.db import session_scope
-from service.storage.models import DeliveryPaper, Paper, Source
+from service.storage.models import Delivery, Paper, Source
 from service.subscribers.preferences import Preferences
 from service.subscribers.store import create_subscriber
 from tests.service.ingest.documents import arxiv_rss, hf_item, hf_json
@@ -61,10 +61,11 @@ def parts(message: EmailMessage) -> tuple[str, str]:
 def sent_titles(settings: Settings, address: str) -> list[str]:
     from service.storage.models import Subscriber
     with session_scope(settings) as session:
-        query = (select(Paper.title).join(DeliveryPaper, DeliveryPaper.paper_id == Paper.id)
-                 .join(Subscriber, Subscriber.id == DeliveryPaper.subscriber_id).where(Subscriber.email == address)
-                 .order_by(DeliveryPaper.delivery_id, DeliveryPaper.rank))
-        return list(session.scalars(query))
+        query = (select(Delivery.paper_ids).join(Subscriber, Subscriber.id == Delivery.subscriber_id)
+                 .where(Subscriber.email == address, Delivery.paper_ids.is_not(None)).order_by(Delivery.id))
+        ids = [i for paper_ids in session.scalars(query) for i in paper_ids or ()]
+        titles = {i: t for i, t in session.execute(select(Paper.id, Paper.title).where(Paper.id.in_(ids)))}
+        return [titles[i] for i in ids]
 
 
 # -- papers belong to their day -------------------------------------------------------------

@@ -15,7 +15,7 @@ from service.digests.plan import claim_due, mark_enqueued, retry_at
 from service.digests.record import Ledger
 from service.ingest.poll import ingest_document
 from service.matching.records import Match, Reasons, TermHit
-from service.storage.models import Delivery, DeliveryPaper, Paper, Subscriber
+from service.storage.models import Delivery, Paper, Subscriber
 from service.web.public.content import stored_match
 from service.subscribers.preferences import Preferences
 from service.subscribers.store import change_status, create_subscriber
@@ -95,14 +95,14 @@ def test_sent_records_the_message_and_each_paper_with_its_rank_and_reasons(db_se
         assert (delivery.status, delivery.message_id, delivery.paper_count) == ("sent", "<1@papermail.example>", 2)
         assert delivery.sent_at == FRIDAY_0800
         assert delivery.attempts == 1  # one SMTP transaction, answered
-        rows = session.scalars(select(DeliveryPaper).order_by(DeliveryPaper.rank)).all()
-        assert [(r.paper_id, r.rank, r.subscriber_id) for r in rows] == [(first, 1, subscriber_id), (second, 2, subscriber_id)]
+        assert (delivery.paper_ids, delivery.last_paper_id) == ([first, second], max(first, second))  # in rank order
         # What the archive reads back, and nothing empty (nor the score's parts, never read back)
-        assert [r.reasons for r in rows] == [
+        assert delivery.reasons == [
             {"score": 9.5, "terms": [{"term": "robot", "field": "title", "spans": [[0, 5]]}], "topics": ["robotics"]},
             {"score": 3.0, "trending": True},
         ]
-        assert [stored_match(r.paper_id, r.rank, r.reasons) for r in rows] == matches
+        assert [stored_match(p, rank, r) for rank, (p, r) in enumerate(zip(delivery.paper_ids, delivery.reasons),
+                                                                       start=1)] == matches
 
 
 def test_an_empty_digest_is_recorded_sent_with_no_papers(db_settings: Settings, ledger: Ledger) -> None:
@@ -111,7 +111,9 @@ def test_an_empty_digest_is_recorded_sent_with_no_papers(db_settings: Settings, 
     ledger.sent(delivery_id, 0, [], "<2@papermail.example>", FRIDAY_0800)
     assert status(db_settings, delivery_id) == "sent"
     with session_scope(db_settings) as session:
-        assert session.scalars(select(DeliveryPaper)).all() == []
+        delivery = session.get(Delivery, delivery_id)
+        assert delivery is not None
+        assert (delivery.paper_ids, delivery.reasons, delivery.last_paper_id, delivery.paper_count) == ([], [], None, 0)
 
 
 def test_skip_empty_and_advance_windows(db_settings: Settings, ledger: Ledger) -> None:
@@ -169,8 +171,10 @@ def test_a_send_recorded_twice_is_recorded_once(db_settings: Settings, ledger: L
     ledger.sent(delivery_id, subscriber_id, matches, "<new@papermail.example>", FRIDAY_0800)
     ledger.sent(delivery_id, subscriber_id, matches, "<old@papermail.example>", FRIDAY_0800)
     with session_scope(db_settings) as session:
-        assert session.get(Delivery, delivery_id).message_id == "<new@papermail.example>"  # type: ignore[union-attr]
-        assert len(session.scalars(select(DeliveryPaper)).all()) == 1
+        delivery = session.get(Delivery, delivery_id)
+        assert delivery is not None
+        assert (delivery.message_id, delivery.attempts) == ("<new@papermail.example>", 1)
+        assert delivery.paper_ids == [paper_id]
 
 
 def test_under_a_lease_taking_reads_and_writes_nothing(db_settings: Settings) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from sqlalchemy import event
 
 from config.settings import Settings
 from service.digests import window
@@ -14,15 +15,14 @@ from service.digests.window import (
     INDEX_REUSE,
     already_sent,
     batch_index,
-    id_ranges,
     indexed,
     match_requests,
     window_papers,
     window_start,
 )
 from service.ingest.poll import ingest_document
-from service.storage.db import session_scope
-from service.storage.models import Delivery, DeliveryPaper, Paper, Subscriber
+from service.storage.db import get_engine, session_scope
+from service.storage.models import Delivery, Paper, Subscriber
 from service.subscribers.preferences import Preferences
 from service.subscribers.store import apply_preferences, create_subscriber
 from tests.service.ingest.documents import hf_item, hf_json
@@ -135,11 +135,7 @@ def test_already_sent_answers_only_for_the_papers_and_subscribers_asked(world: S
         alice = create_subscriber(session, "alice@example.org", Preferences(), confirmed=True, now=MONDAY)
         bob = create_subscriber(session, "bob@example.org", Preferences(), confirmed=True, now=MONDAY)
         for who, period, sent in ((alice, "2026-11-24", [agents, quant]), (bob, "2026-11-24", [robots])):
-            delivery = Delivery(subscriber_id=who.id, period=period, status="sent")
-            session.add(delivery)
-            session.flush()
-            session.add_all(DeliveryPaper(delivery_id=delivery.id, paper_id=p, subscriber_id=who.id, rank=rank)
-                            for rank, p in enumerate(sent, start=1))
+            session.add(Delivery(subscriber_id=who.id, period=period, status="sent", paper_ids=list(sent)))
         session.commit()
         alice_id, bob_id = alice.id, bob.id
 
@@ -149,12 +145,37 @@ def test_already_sent_answers_only_for_the_papers_and_subscribers_asked(world: S
             alice_id: frozenset({quant}), bob_id: frozenset({robots}),
         }
         assert already_sent(session, [alice_id], [robots]) == {}
-        # quant lies between the two asked for (the query reads the range): not asked, not told
+        # quant lies between the two asked for (alice's delivery holding it is read): not asked, not told
         assert agents < quant < robots
         assert already_sent(session, [alice_id, bob_id], [agents, robots]) == {
             alice_id: frozenset({agents}), bob_id: frozenset({robots}),
         }
         assert already_sent(session, [alice_id, bob_id], []) == {}
+
+
+def test_already_sent_reads_once_per_thousand_readers_however_scattered_the_papers(world: Settings) -> None:
+    agents, robots = (paper_id(world, t) for t in ("Monday's paper on agents", "Thursday's paper on robots"))
+    with session_scope(world) as session:
+        alice = create_subscriber(session, "alice@example.org", Preferences(), confirmed=True, now=MONDAY)
+        session.add_all([
+            Delivery(subscriber_id=alice.id, period="2026-11-23", status="sent", paper_ids=[agents]),
+            Delivery(subscriber_id=alice.id, period="2026-11-24", status="sent", paper_ids=[]),  # an empty digest
+            Delivery(subscriber_id=alice.id, period="2026-11-25", status="sent", paper_ids=[robots], reasons=None),
+        ])
+        session.commit()
+        statements: list[str] = []
+
+        def listen(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+            statements.append(statement)
+
+        event.listen(get_engine(world), "before_cursor_execute", listen)
+        try:
+            scattered = [agents, robots, *range(robots + 5_000, robots + 500_000, 5_000)]
+            assert already_sent(session, [alice.id, *range(10_000, 11_500)], scattered) == {
+                alice.id: frozenset({agents, robots})}
+        finally:
+            event.remove(get_engine(world), "before_cursor_execute", listen)
+    assert len([s for s in statements if "deliveries" in s]) == 2  # 1,501 readers: two chunks, not one per id
 
 
 def reader(frequency: str = "daily", last_digest_at: datetime | None = None) -> Subscriber:
@@ -186,9 +207,3 @@ def test_match_requests_pair_preferences_windows_and_sent_papers() -> None:
     assert list(requests[0].preferences.keywords) == ["agents"]
 
 
-def test_paper_ids_are_read_in_runs_and_a_lone_old_one_on_its_own() -> None:
-    assert id_ranges([]) == []
-    assert id_ranges([7]) == [(7, 7)]
-    # a day's papers close together, one later-news paper from long before
-    assert id_ranges([5003, 12, 5001, 5900, 5002], gap=1000) == [(12, 12), (5001, 5900)]
-    assert id_ranges([1, 2, 4], gap=1) == [(1, 2), (4, 4)]

@@ -16,7 +16,7 @@ from service.actions.subscribers import SubscriberErased, erase_subscriber
 from service.admin import audit
 from service.mail.outbox import OutboxBackend
 from service.storage.db import session_scope
-from service.storage.models import AuditLog, Base, Delivery, DeliveryPaper, Paper, Subscriber
+from service.storage.models import AuditLog, Base, Delivery, Paper, Subscriber
 from service.subscribers.erase import ERASED, EraseReport
 
 pytestmark = pytest.mark.integration  # both databases
@@ -66,15 +66,14 @@ def seed(settings: Settings, address: str) -> int:
         bob = Subscriber(email="bob@example.org", status="active", pending_email=address)
         session.add_all([paper, person, bob])
         session.flush()
-        sent = Delivery(subscriber_id=person.id, period="2026-11-26", status="sent", sent_at=NOW, paper_count=1)
+        sent = Delivery(subscriber_id=person.id, period="2026-11-26", status="sent", sent_at=NOW, paper_count=1,
+                        paper_ids=[paper.id], reasons=[{"keywords": ["my rare hobby"], "authors": ["Ada Lovelace"]}])
         failed = Delivery(subscriber_id=person.id, period="2026-11-25", status="failed",
                           error=f"DeliveryError: 550 5.1.1 <{address.upper()}>: mailbox unavailable")
         claimed = Delivery(subscriber_id=person.id, period="2026-11-27", status="claimed")
         bobs = Delivery(subscriber_id=bob.id, period="2026-11-26", status="failed", error=f"relay said {address} loops")
         session.add_all([sent, failed, claimed, bobs])
         session.flush()
-        session.add(DeliveryPaper(delivery_id=sent.id, paper_id=paper.id, subscriber_id=person.id,
-                                  reasons={"keywords": ["my rare hobby"], "authors": ["Ada Lovelace"]}))
         audit.record(session, "api:crm", "subscriber.create", "subscriber", person.id, None, audit.snapshot(person))
         audit.record(session, address, "admin.login", "admin_user", 1, None, None)
         audit.record(session, "cli", "subscribers.import", "subscriber", None, None, {"note": f"row for {address}"})
@@ -92,8 +91,9 @@ def test_erase_removes_the_address_everywhere_and_keeps_counts(db_settings: Sett
         # The search sees every place seed stored the address (so an empty result means something).
         assert mentions(session, address) == ["audit_log.actor", "audit_log.after", "deliveries.error",
                                               "subscribers.email", "subscribers.pending_email"]
+        assert "deliveries.reasons" in mentions(session, "my rare hobby")
         before = {model.__tablename__: session.scalar(select(func.count()).select_from(model))
-                  for model in (Subscriber, Delivery, DeliveryPaper, AuditLog)}
+                  for model in (Subscriber, Delivery, AuditLog)}
 
     report = erase(db_settings, person_id, "admin@example.org", NOW)
 
@@ -101,18 +101,21 @@ def test_erase_removes_the_address_everywhere_and_keeps_counts(db_settings: Sett
         assert mentions(session, address) == []
         assert mentions(session, "my rare hobby") == [] and mentions(session, "Ada Lovelace") == []
         after = {model.__tablename__: session.scalar(select(func.count()).select_from(model))
-                 for model in (Subscriber, Delivery, DeliveryPaper, AuditLog)}
+                 for model in (Subscriber, Delivery, AuditLog)}
         assert after == {**before, "audit_log": before["audit_log"] + 1}  # + the erase itself
         tombstone = session.get(Subscriber, person_id)
         assert tombstone is not None and tombstone.status == ERASED and tombstone.token_version == 2
         statuses = sorted(session.scalars(select(Delivery.status).where(Delivery.subscriber_id == person_id)))
         assert statuses == ["failed", "sent", "skipped"]  # the claimed digest will not go out
+        sent = session.scalars(select(Delivery).where(Delivery.subscriber_id == person_id,
+                                                      Delivery.status == "sent")).one()
+        assert (len(sent.paper_ids or []), sent.reasons) == (1, None)  # which papers went stays, not why
         assert session.scalars(select(AuditLog.actor).where(AuditLog.action == "source.create")).one() == "api:crm"
         bob = session.scalars(select(Subscriber).where(Subscriber.email == "bob@example.org")).one()
         assert bob.pending_email is None
     remaining = [p.read_bytes() for p in db_settings.outbox_dir.glob("*.eml")]
     assert len(remaining) == 1 and b"Hello Bob" in remaining[0]
-    assert (report.deliveries_scrubbed, len(report.outbox_files)) == (2, 1)
+    assert (report.deliveries_scrubbed, report.reasons_cleared, len(report.outbox_files)) == (2, 1, 1)
 
 
 def test_a_tombstone_is_not_erased_twice(db_settings: Settings) -> None:

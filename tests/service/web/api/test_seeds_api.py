@@ -11,7 +11,7 @@ from sqlalchemy import select
 from config.settings import Settings
 from service.actions.votes import cast_vote
 from service.storage.db import session_scope
-from service.storage.models import AuditLog, Delivery, DeliveryPaper, Paper, Seed, Subscriber
+from service.storage.models import AuditLog, Delivery, Paper, Seed, Subscriber
 from tests.service.web.api.conftest import assert_error
 
 NOW = datetime(2026, 11, 27, 9, tzinfo=UTC)
@@ -76,10 +76,7 @@ def test_votes_are_listed_and_reset_forgets_votes_and_seeds(client: TestClient, 
     with session_scope(settings) as session:
         dan = session.get(Subscriber, sid)
         assert dan is not None
-        delivery = Delivery(subscriber_id=sid, period="2026-11-26", status="sent", sent_at=NOW)
-        session.add(delivery)
-        session.flush()
-        session.add(DeliveryPaper(delivery_id=delivery.id, paper_id=paper_id, subscriber_id=sid))
+        session.add(Delivery(subscriber_id=sid, period="2026-11-26", status="sent", sent_at=NOW, paper_ids=[paper_id]))
         session.flush()
         cast_vote(session, dan, paper_id, 1, "subscriber:test", NOW)
     [vote] = client.get(f"/api/v1/subscribers/{sid}/votes").json()

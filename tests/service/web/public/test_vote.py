@@ -15,7 +15,7 @@ from config.settings import Settings
 from service.digests.run import run_foreground
 from service.mail.toolkit import DeliveryTools
 from service.storage.db import session_scope
-from service.storage.models import AuditLog, Delivery, DeliveryPaper, Paper, Subscriber, Vote
+from service.storage.models import AuditLog, Delivery, Paper, Subscriber, Vote
 from service.subscribers.tokens import make_vote_token, read_vote_token
 from tests.service.web.public.conftest import BASE, confirmed, csrf_token, link_in, mails_to
 
@@ -37,8 +37,7 @@ def digest_for(client: TestClient, site: Settings, email: str = EMAIL) -> Delive
 
 def sent_paper_ids(site: Settings, delivery: Delivery) -> list[int]:
     with session_scope(site) as session:
-        return list(session.scalars(select(DeliveryPaper.paper_id).where(DeliveryPaper.delivery_id == delivery.id)
-                                    .order_by(DeliveryPaper.rank)))
+        return list(session.scalar(select(Delivery.paper_ids).where(Delivery.id == delivery.id)) or [])
 
 
 def votes(site: Settings) -> list[tuple[int, int]]:

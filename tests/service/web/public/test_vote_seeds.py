@@ -15,7 +15,7 @@ from sqlalchemy import select
 from config.settings import Settings
 from service.actions.votes import cast_vote
 from service.storage.db import session_scope
-from service.storage.models import AuditLog, Delivery, DeliveryPaper, Paper, Seed, Subscriber, Vote
+from service.storage.models import AuditLog, Delivery, Paper, Seed, Subscriber, Vote
 from tests.service.web.public.conftest import confirmed, csrf_token
 
 NOW = datetime.now(UTC)
@@ -105,10 +105,8 @@ def sent_and_liked(site: Settings) -> tuple[int, int]:
     with session_scope(site) as session:
         carol = session.scalars(select(Subscriber)).one()
         liked, disliked = session.scalars(select(Paper.id).order_by(Paper.id).limit(2)).all()
-        delivery = Delivery(subscriber_id=carol.id, period="2000-01-01", status="sent", sent_at=NOW, paper_count=2)
-        session.add(delivery)
-        session.flush()
-        session.add_all([DeliveryPaper(delivery_id=delivery.id, paper_id=p, subscriber_id=carol.id) for p in (liked, disliked)])
+        session.add(Delivery(subscriber_id=carol.id, period="2000-01-01", status="sent", sent_at=NOW, paper_count=2,
+                             paper_ids=[liked, disliked]))
         session.flush()
         cast_vote(session, carol, liked, 1, "subscriber:test", NOW)
         cast_vote(session, carol, disliked, -1, "subscriber:test", NOW)
