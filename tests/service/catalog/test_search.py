@@ -86,9 +86,8 @@ def test_sqlite_triggers_exist_at_head(settings: Settings) -> None:
 
 
 @pytest.mark.integration
+@pytest.mark.parametrize("db_settings", ["postgresql"], indirect=True)
 def test_postgresql_search_uses_the_gin_index(db_settings: Settings) -> None:
-    if not db_settings.effective_database_url.startswith("postgresql"):
-        pytest.skip("PostgreSQL only")
     with session_scope(db_settings) as session:
         add(session, "Sparse attention kernels")
         session.execute(text("SET LOCAL enable_seqscan = off"))
