@@ -12,6 +12,12 @@ rendered and composed as a worker does) to the same sink over one connection, an
 is printed against the issue's target of 0.5. CPU per digest is read for the CLI's process
 tree (rusage of the waited child, pool included) and the sink (/proc). Targets are printed,
 never asserted.
+
+The run's time includes what the user waits for before the first digest: the process start and
+imports, the migrations check, and the pool's children. After each run the same copy is asked
+again, with nothing left to send, to show that fixed part on its own: a bare start (`python -c
+"import service.cli"`), `papermail db upgrade` (start + migrations), and `digest run` again
+(start + migrations + a plan that finds nothing).
 """
 
 from __future__ import annotations
@@ -65,22 +71,41 @@ def cpu_of(pid: int) -> float:
     return next((seconds for p, _, _, seconds in processes() if p == pid), 0.0)
 
 
-def digest_run(settings: Settings, at: datetime, procs: int, log: Path) -> tuple[float, float, str]:
-    """`papermail digest run` as a child: (wall seconds, CPU seconds of its whole tree, its last line)."""
+def timed(argv: list[str], settings: Settings, log: Path) -> tuple[float, float, str]:
+    """ARGV as a child: (wall seconds, CPU seconds of its whole tree, its last line)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     with log.open("wb") as out:
-        proc = subprocess.run(
-            [sys.executable, "-m", "service.cli", "digest", "run", "--at", at.isoformat(), "--processes", str(procs)],
-            cwd=REPO, env=settings_env(settings), stdout=out, stderr=subprocess.STDOUT, check=False,
-        )
+        proc = subprocess.run([sys.executable, *argv], cwd=REPO, env=settings_env(settings), stdout=out,
+                              stderr=subprocess.STDOUT, check=False)
     elapsed = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     lines = log.read_text().strip().splitlines()
     if proc.returncode != 0:
-        raise SystemExit(f"digest run exited with {proc.returncode}:\n" + "\n".join(lines[-20:]))
+        raise SystemExit(f"{' '.join(argv)} exited with {proc.returncode}:\n" + "\n".join(lines[-20:]))
     return elapsed, cpu, lines[-1] if lines else ""
+
+
+def digest_run(settings: Settings, at: datetime, procs: int, log: Path) -> tuple[float, float, str]:
+    """`papermail digest run` as a child: (wall seconds, CPU seconds of its whole tree, its last line)."""
+    return timed(["-m", "service.cli", "digest", "run", "--at", at.isoformat(), "--processes", str(procs)],
+                 settings, log)
+
+
+def fixed_costs(settings: Settings, at: datetime, procs: int, log: Path) -> dict[str, tuple[float, float]]:
+    """(wall, CPU) seconds of what every `digest run` pays whatever it sends, part by part, on a
+    database with nothing left due (the run just sent everything): each command below does what
+    the one before it did and one thing more, and the parts are the differences."""
+    start = timed(["-c", "import service.cli"], settings, log)[:2]
+    upgrade = timed(["-m", "service.cli", "db", "upgrade"], settings, log)[:2]
+    empty = digest_run(settings, at, procs, log)[:2]
+    return {
+        "process start + imports": start,
+        "migrations check": (upgrade[0] - start[0], upgrade[1] - start[1]),
+        "plan finding nothing": (empty[0] - upgrade[0], empty[1] - upgrade[1]),
+        "in all": empty,
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -128,7 +153,8 @@ def main(argv: list[str] | None = None) -> None:
                 sink_cpu = cpu_of(sink.proc.pid) - sink_cpu
                 counts = statuses(copies[procs])
                 dispose_engines()
-                results.append((procs, elapsed, cpu, sink_cpu, count, counts, line))
+                fixed = fixed_costs(copies[procs], now, procs, tmp / f"fixed-{procs}.log")
+                results.append((procs, elapsed, cpu, sink_cpu, count, counts, line, fixed))
         finally:
             sink.close()
 
@@ -141,7 +167,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"DKIM signing, RSA-2048: {figures.sign_ms:.3f} ms/message of CPU")
     print(f"bare smtplib, 1 connection: {bare:,.0f} msgs/s  (mean of {', '.join(f'{r:,.0f}' for r in bare_rates)}; "
           f"{args.bare} signed messages each)")
-    for procs, elapsed, cpu, sink_cpu, count, counts, line in results:
+    for procs, elapsed, cpu, sink_cpu, count, counts, line, fixed in results:
         done = sum(counts.get(s, 0) for s in ("sent", "skipped", "failed"))
         rate = done / elapsed
         label = f"{procs} (one per core)" if procs == 0 else str(procs)
@@ -151,6 +177,11 @@ def main(argv: list[str] | None = None) -> None:
         print(f"  CPU per digest: digest run {1000 * cpu / max(done, 1):.2f} ms, sink {1000 * sink_cpu / max(done, 1):.2f} ms"
               f"; deliveries {', '.join(f'{k} {v}' for k, v in sorted(counts.items()))}; sink got {count}")
         print(f"  it printed: {line}")
+        start_wall, start_cpu = fixed["in all"]
+        print("  of that, the fixed part (measured again with nothing due; wall / CPU): "
+              + ", ".join(f"{name} {wall:.2f}s / {cpu_s:.2f}s" for name, (wall, cpu_s) in fixed.items()))
+        print(f"  without the fixed part: {done / max(elapsed - start_wall, 1e-9):,.0f} digests/s, "
+              f"{1000 * (cpu - start_cpu) / max(done, 1):.2f} ms CPU per digest")
 
 
 if __name__ == "__main__":

@@ -68,6 +68,13 @@ def preview(
         typer.echo(f"wrote {out}")
 
 
+def usable_cores() -> int:
+    """The cores this process may run on: a container's CPU set, not the host's count."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 @app.command("run")
 def run(
     at: str = typer.Option(None, "--at", help="Plan as if at this ISO date-time (default: now)."),
@@ -85,7 +92,7 @@ def run(
         summary, outcome = run_foreground(
             settings, now, DeliveryTools.from_settings(settings),
             on_batch=lambda batch: progress.advance(task, batch.sent + batch.skipped + batch.failed),
-            processes=processes or os.cpu_count() or 1,
+            processes=processes or usable_cores(),
         )
     typer.echo(
         f"claimed {summary.claimed}, sent {outcome.sent}, skipped {outcome.skipped}, failed {outcome.failed}, "

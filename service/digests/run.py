@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import secrets
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from config.settings import Settings
 from service.storage.db import session_scope
 from service.digests.deliver import BatchOutcome, deliver_batch
+from service.digests.pool import deliver_queued
 from service.mail.toolkit import DeliveryTools
 from service.digests.plan import batches, claim_due, mark_enqueued, stale_deliveries
 
@@ -20,8 +19,6 @@ from service.digests.plan import batches, claim_due, mark_enqueued, stale_delive
 FOREGROUND_RETRY_DELAYS = (1.0, 2.0, 4.0)
 
 Enqueue = Callable[[list[int], str], None]
-# Batches per process below which `digest run` sends in its own process (deliver_queued).
-POOL_MIN_BATCHES = 2
 
 
 @dataclass
@@ -74,50 +71,6 @@ def plan(settings: Settings, now: datetime, enqueue: Enqueue) -> PlanSummary:
     return summary
 
 
-# The process pool's child builds its tools (compiled MJML from the cache, DKIM key, SMTP
-# connection) once, in its initializer, and reuses them for every batch it is given.
-_child_tools: DeliveryTools | None = None
-
-
-def _start_child(settings: Settings) -> None:
-    global _child_tools
-    _child_tools = DeliveryTools.from_settings(settings)
-
-
-def _deliver_in_child(settings: Settings, ids: list[int], token: str, now: datetime) -> BatchOutcome:
-    assert _child_tools is not None, "the pool's initializer builds the tools"
-    return deliver_batch(settings, ids, token, _child_tools, now=now)
-
-
-def deliver_queued(
-    settings: Settings, queued: Sequence[tuple[list[int], str]], now: datetime, tools: DeliveryTools,
-    on_batch: Callable[[BatchOutcome], None], processes: int = 1,
-) -> BatchOutcome:
-    """Send the planned batches: in this process with TOOLS, or over PROCESSES processes, each
-    with tools of its own and its share of SEND_RATE_PER_SECOND (the embedded limiter is per
-    process). The pool is spawned, not forked: a forked child would inherit the parent's open
-    SQLite connections, which SQLite forbids. The memory backend, being per process, stays here."""
-    total = BatchOutcome()
-    # A spawned child costs ~1.5 s of CPU (imports, index, caches) before its first digest: worth
-    # it from two batches each (400 digests by default), not for a run of a batch or three.
-    processes = min(processes, len(queued) // POOL_MIN_BATCHES)
-    if processes <= 1 or settings.mail_backend == "memory":
-        for ids, token in queued:
-            outcome = deliver_batch(settings, ids, token, tools, now=now)
-            on_batch(outcome)
-            total.add(outcome)
-        return total
-    share = settings.model_copy(update={"send_rate_per_second": settings.send_rate_per_second / processes})
-    with ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("spawn"),
-                             initializer=_start_child, initargs=(share,)) as pool:
-        futures = [pool.submit(_deliver_in_child, share, ids, token, now) for ids, token in queued]
-        for future in as_completed(futures):
-            outcome = future.result()
-            on_batch(outcome)
-            total.add(outcome)
-    return total
-
-
 def run_foreground(
     settings: Settings, now: datetime, tools: DeliveryTools,
     on_batch: Callable[[BatchOutcome], None] = lambda outcome: None,
@@ -126,7 +79,7 @@ def run_foreground(
 ) -> tuple[PlanSummary, BatchOutcome]:
     """Plan and send everything due; returns once each was sent or failed (transient failures
     still failing after a few quick retries are left to the planner). PROCESSES > 1 sends the
-    batches over that many processes (``deliver_queued``); the retries go here, with TOOLS."""
+    batches over that many processes (``pool.deliver_queued``); the retries go here, with TOOLS."""
     queued: list[tuple[list[int], str]] = []
     summary = plan(settings, now, lambda ids, token: queued.append((ids, token)))
     total = deliver_queued(settings, queued, now, tools, on_batch, processes)

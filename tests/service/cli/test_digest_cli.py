@@ -121,3 +121,20 @@ def test_demo_fills_the_outbox_and_is_idempotent(tmp_path: Path) -> None:
     assert "0 added; 5 were already there" in second.stdout
     assert "each demo reader already has today's digest (5 sent by earlier runs" in second.stdout
     assert "PAPERMAIL_DATA_DIR=./var-demo make demo" in second.stdout
+
+
+def test_run_over_the_pool_sends_each_digest_once(with_fixture_papers: Settings, tmp_path: Path) -> None:
+    # Seven readers in batches of two: four batches, the first sent by `digest run` itself, the
+    # rest by the two children it forks.
+    site = with_fixture_papers.model_copy(update={"mail_backend": "outbox", "digest_batch_size": 2})
+    send_at = (datetime.now(UTC) + timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
+    readers = [f"reader{i}@example.org" for i in range(7)]
+    rows = tmp_path / "readers.csv"
+    rows.write_text("email,send_hour\n" + "".join(f"{r},{send_at.hour}\n" for r in readers))
+    assert run_cli(site, "subscribers", "import", str(rows), "--confirmed").returncode == 0
+    due = run_cli(site, "digest", "run", "--at", send_at.isoformat(), "--processes", "2")
+    assert due.returncode == 0, due.stderr
+    assert due.stdout.strip().splitlines()[-1] == "claimed 7, sent 7, skipped 0, failed 0, deferred 0"
+    again = run_cli(site, "digest", "run", "--at", send_at.isoformat(), "--processes", "2")
+    assert again.stdout.strip().splitlines()[-1] == "claimed 0, sent 0, skipped 0, failed 0, deferred 0"
+    assert sorted(str(e.message()["To"]) for e in list_outbox(site.outbox_dir)) == readers

@@ -1,15 +1,22 @@
 """`digest run` over a process pool (the embedded default on every core): each due subscriber
-gets exactly one digest, the send rate is shared out, and a second run sends nothing."""
+gets exactly one digest, the send rate is shared out, a second run sends nothing, and a child
+killed mid-batch loses nothing and re-sends at most what it had accepted and not recorded."""
 
 from __future__ import annotations
 
+import os
+import signal
 from datetime import UTC, datetime
 from email import message_from_bytes
+from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
 from config.settings import Settings
+from service.digests import deliver, pool
+from service.digests.record import Ledger
 from service.digests.run import run_foreground
 from service.ingest.poll import ingest_document
 from service.mail import list_outbox
@@ -65,7 +72,7 @@ def test_one_batch_is_sent_in_this_process(outbox_world: Settings, monkeypatch: 
     def no_pool(*args: object, **kwargs: object) -> None:
         raise AssertionError("a single batch needs no pool")
 
-    monkeypatch.setattr("service.digests.run.ProcessPoolExecutor", no_pool)
+    monkeypatch.setattr("service.digests.pool.ProcessPoolExecutor", no_pool)
     _, outcome = run_foreground(site, datetime(2026, 11, 27, 9, tzinfo=UTC), DeliveryTools.from_settings(site),
                                 sleep=lambda s: None, processes=4)
     assert outcome.sent == 7
@@ -87,8 +94,87 @@ def test_each_child_gets_its_share_of_the_send_rate(outbox_world: Settings, monk
         def submit(self, *_: object) -> None:
             raise RuntimeError("stop here")
 
-    monkeypatch.setattr("service.digests.run.ProcessPoolExecutor", Recording)
+    monkeypatch.setattr("service.digests.pool.ProcessPoolExecutor", Recording)
     with pytest.raises(RuntimeError, match="stop here"):
         run_foreground(outbox_world, FRIDAY_0800, DeliveryTools.from_settings(outbox_world), sleep=lambda s: None,
                        processes=2)
     assert seen == [500.0]
+
+
+def copies_by_reader(settings: Settings) -> dict[str, list[str]]:
+    """Each recipient's Message-IDs, one per message in the outbox."""
+    seen: dict[str, list[str]] = {}
+    for path in settings.outbox_dir.glob("**/*.eml"):
+        message = message_from_bytes(path.read_bytes())
+        seen.setdefault(str(message["To"]), []).append(str(message["Message-ID"]))
+    return seen
+
+
+def delivery_statuses(settings: Settings) -> dict[str, int]:
+    with session_scope(settings) as session:
+        return dict(session.execute(select(Delivery.status, func.count()).group_by(Delivery.status)).all())
+
+
+def die_once_in_a_child(flag: Path, parent: int) -> None:
+    """SIGKILL this process the first time any child of the pool gets here (a file is the flag:
+    the pool's processes share nothing else). The flag keeps the delivery id it died on."""
+    if os.getpid() == parent:
+        return
+    try:
+        fd = os.open(flag, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        return
+    os.close(fd)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def test_a_child_killed_between_the_relays_250_and_the_record_costs_one_copy(
+        outbox_world: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # The children are forked: what is patched here is patched in them too.
+    flag, parent, record = tmp_path / "died", os.getpid(), Ledger.sent
+
+    def sent_then_die(self: Ledger, *args: Any) -> None:
+        die_once_in_a_child(flag, parent)  # the message is in the outbox, its record is not
+        record(self, *args)
+
+    monkeypatch.setattr(Ledger, "sent", sent_then_die)
+    summary, outcome = run_foreground(outbox_world, FRIDAY_0800, DeliveryTools.from_settings(outbox_world),
+                                      sleep=lambda s: None, processes=2)
+    assert flag.exists(), "a child died"
+    assert (summary.claimed, outcome.sent, outcome.failed) == (7, 7, 0)
+    assert delivery_statuses(outbox_world) == {"sent": 7}
+    copies = copies_by_reader(outbox_world)
+    assert sorted(copies) == sorted(READERS)  # nobody lost
+    # The dead child's accepted, unrecorded digest went again, and so, at most, did one of the
+    # child the broken pool stopped; every copy of a digest carries its one Message-ID.
+    assert 8 <= sum(map(len, copies.values())) <= 9
+    assert all(len(set(ids)) == 1 and len(ids) <= 2 for ids in copies.values())
+
+
+def test_a_child_killed_before_it_sends_loses_nothing(
+        outbox_world: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    flag, parent = tmp_path / "died", os.getpid()
+    send = deliver.send_through_breaker
+
+    def die_then_send(*args: Any, **kwargs: Any) -> None:
+        die_once_in_a_child(flag, parent)
+        send(*args, **kwargs)
+
+    monkeypatch.setattr(deliver, "send_through_breaker", die_then_send)
+    _, outcome = run_foreground(outbox_world, FRIDAY_0800, DeliveryTools.from_settings(outbox_world),
+                                sleep=lambda s: None, processes=2)
+    assert flag.exists(), "a child died"
+    assert (outcome.sent, outcome.failed) == (7, 0)
+    assert delivery_statuses(outbox_world) == {"sent": 7}
+    copies = copies_by_reader(outbox_world)
+    assert sorted(copies) == sorted(READERS)
+    assert sum(map(len, copies.values())) <= 8  # at most the stopped sibling's unrecorded one
+    assert all(len(set(ids)) == 1 for ids in copies.values())
+
+
+def test_spawned_children_where_fork_is_not_safe(outbox_world: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pool, "forking", lambda: False)
+    _, outcome = run_foreground(outbox_world, FRIDAY_0800, DeliveryTools.from_settings(outbox_world),
+                                sleep=lambda s: None, processes=2)
+    assert (outcome.sent, outcome.failed) == (7, 0)
+    assert recipients(outbox_world) == sorted(READERS)
