@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -9,12 +10,15 @@ from datetime import date
 
 from config.settings import Settings
 from service.catalog.slugs import paper_path
-from service.matching.explain import reason_lines
-from service.matching.records import Match, Reasons, TopicReason
+from service.matching.explain import joined_lines, reason_lines, term_lines, topic_lines
+from service.matching.records import Match, Reasons, TermHit, TopicReason
 from service.storage.models import Paper, Subscriber
 from service.rendering import DigestContext, DigestLinks, DigestPaper, Sender
+from service.rendering.digest import Unmarked, reason_line, unmarked
+from service.rendering.reader_paper import PaperBlock, ReaderPaper
+from service.rendering.reader_paper import paper_block as new_block
 from service.rendering.snippet import Span, term_spans
-from service.subscribers.tokens import link, make_token, token_url, vote_link
+from service.subscribers.tokens import Purpose, compact_links, vote_links
 
 
 def evidence_spans(text: str, evidence: Sequence[TopicReason]) -> list[Span]:
@@ -58,23 +62,60 @@ class ShownReasons:
     why: tuple[str, ...]
 
 
+class _Entry:
+    """One Paper object's: its facts and shown reasons, for one topic_names mapping."""
+
+    __slots__ = ("by_terms", "by_topics", "facts", "names_version", "page", "shown", "topic_names")
+
+    def __init__(self, topic_names: Mapping[str, str], names_version: int, facts: PaperFacts) -> None:
+        self.topic_names, self.names_version, self.facts = topic_names, names_version, facts
+        self.shown: dict[Reasons, ShownReasons] = {}
+        # The parts of ShownReasons readers share more often than whole reasons (see _shown_in_parts).
+        self.by_terms: dict[tuple[TermHit, ...], _Part] = {}
+        self.by_topics: dict[tuple[tuple[str, ...], tuple[TopicReason, ...]], _Part] = {}
+        self.page: tuple[str, str, Unmarked] | None = None  # (base URL, the paper's page there, its Unmarked)
+
+
 # Per Paper object, so per batch (a batch loads its papers once and its readers share them):
 # reading ~15 instrumented attributes per paper per reader was a fifth of digest_context. With
 # the facts, the paper's shown reasons by Reasons (equal reasons, equal spans and lines).
-_FACTS: weakref.WeakKeyDictionary[Paper, tuple[Mapping[str, str], PaperFacts, dict[Reasons, ShownReasons]]] = (
-    weakref.WeakKeyDictionary()
-)
-MAX_REASONS_PER_PAPER = 512  # a batch's readers of one paper; bounds a long-lived Paper object's dict
+_FACTS: weakref.WeakKeyDictionary[Paper, _Entry] = weakref.WeakKeyDictionary()
+MAX_REASONS_PER_PAPER = 512  # a batch's readers of one paper; bounds a long-lived Paper object's dicts
+# The digest blocks (service.rendering.reader_paper), by what they show: the paper as shown (its
+# Unmarked's id: equal ids, equal fields and page URL), the topic names, the reasons. Not per Paper
+# object: a batch whose index was built afresh loads new Paper objects for the same papers, and
+# their blocks are the same. ~1 KB each: a few batches' worth.
+_BLOCKS: dict[tuple[int, int, Reasons], PaperBlock] = {}
+MAX_BLOCKS = 32_768
 
 
 def paper_facts(paper: Paper, topic_names: Mapping[str, str]) -> PaperFacts:
-    return _facts_entry(paper, topic_names)[1]
+    return _entry(paper, topic_names).facts
 
 
-def _facts_entry(paper: Paper, topic_names: Mapping[str, str]
-                 ) -> tuple[Mapping[str, str], PaperFacts, dict[Reasons, ShownReasons]]:
+# A worker reads the topic names afresh every batch (a new dict, equal to the last one) while its
+# Paper objects live on (window.batch_index): the entries stay valid while the names are equal.
+# (the mapping last given, the equal one the entries were made with, a number naming that one)
+_names: tuple[Mapping[str, str], Mapping[str, str], int] = ({}, {}, 0)
+
+
+def _same_names(topic_names: Mapping[str, str]) -> tuple[Mapping[str, str], int]:
+    """The mapping entries were made with when TOPIC_NAMES equals it (checked once per new mapping),
+    and its number (a new number for a mapping with other names)."""
+    global _names
+    given, kept, version = _names
+    if topic_names is given:
+        return kept, version
+    if topic_names != kept:
+        kept, version = topic_names, version + 1
+    _names = (topic_names, kept, version)
+    return kept, version
+
+
+def _entry(paper: Paper, topic_names: Mapping[str, str]) -> _Entry:
     found = _FACTS.get(paper)
-    if found is not None and found[0] is topic_names:
+    topic_names, version = _same_names(topic_names)
+    if found is not None and found.topic_names is topic_names:
         return found
     facts = PaperFacts(
         title=paper.title,
@@ -89,7 +130,7 @@ def _facts_entry(paper: Paper, topic_names: Mapping[str, str]
         project_url=paper.project_page,
         ai_summary=paper.ai_summary,
     )
-    entry = _FACTS[paper] = (topic_names, facts, {})
+    entry = _FACTS[paper] = _Entry(topic_names, version, facts)
     return entry
 
 
@@ -109,17 +150,56 @@ def shown_reasons(facts: PaperFacts, reasons: Reasons, topic_names: Mapping[str,
     )
 
 
-def digest_paper(paper: Paper, match: Match, topic_names: Mapping[str, str],
-                 votes: tuple[str, str] | None = None, marks: Sequence[str] = (),
-                 url: str | None = None) -> DigestPaper:
-    """URL: where the title links (default: the paper's Hugging Face or arXiv page)."""
-    _, facts, by_reasons = _facts_entry(paper, topic_names)
-    reasons = match.reasons
+def _shown(entry: _Entry, reasons: Reasons) -> ShownReasons:
+    by_reasons = entry.shown
     shown = by_reasons.get(reasons)
     if shown is None:
         if len(by_reasons) >= MAX_REASONS_PER_PAPER:
             by_reasons.clear()
-        shown = by_reasons[reasons] = shown_reasons(facts, reasons, topic_names)
+        shown = by_reasons[reasons] = _shown_in_parts(entry, reasons)
+    return shown
+
+
+# (title spans, abstract spans, names: the matched terms or topics, lines of "why")
+_Part = tuple[tuple[Span, ...], tuple[Span, ...], tuple[str, ...], tuple[str, ...]]
+
+
+def _shown_in_parts(entry: _Entry, reasons: Reasons) -> ShownReasons:
+    """``shown_reasons`` from its keyword part and its topic part, each kept per paper: in a batch
+    three quarters of (reader, paper) pairs have reasons of their own, but a third of them share the
+    keyword hits and two thirds the topics (measured on bench/e2e.py's readers)."""
+    terms, topics = reasons.terms, (reasons.topics, reasons.evidence)
+    by_terms, by_topics = entry.by_terms, entry.by_topics
+    term_part = by_terms.get(terms)
+    if term_part is None:
+        if len(by_terms) >= MAX_REASONS_PER_PAPER:
+            by_terms.clear()
+        term_part = by_terms[terms] = (
+            tuple([span for hit in terms if hit.field == "title" for span in hit.spans]),
+            tuple([span for hit in terms if hit.field == "abstract" for span in hit.spans]),
+            tuple(dict.fromkeys(hit.term for hit in terms)), tuple(term_lines(terms)))
+    topic_part = by_topics.get(topics)
+    if topic_part is None:
+        if len(by_topics) >= MAX_REASONS_PER_PAPER:
+            by_topics.clear()
+        facts, names = entry.facts, entry.topic_names
+        evidence = reasons.evidence
+        topic_part = by_topics[topics] = (
+            tuple(evidence_spans(facts.title, evidence)) if evidence else (),
+            tuple(evidence_spans(facts.abstract, evidence)) if evidence else (),
+            tuple(names.get(slug, slug) for slug in reasons.topics),
+            tuple(topic_lines(reasons.topics, evidence, names)))
+    return ShownReasons(
+        title_spans=term_part[0] + topic_part[0],
+        abstract_spans=term_part[1] + topic_part[1],
+        terms=term_part[2],
+        topics=topic_part[2],
+        why=tuple(joined_lines(term_part[3], topic_part[3], reasons)),
+    )
+
+
+def _digest_paper(facts: PaperFacts, shown: ShownReasons, reasons: Reasons, url: str | None,
+                  votes: tuple[str, str] | None = None, marks: Sequence[str] = ()) -> DigestPaper:
     return DigestPaper(
         title=facts.title,
         url=url or facts.url,
@@ -145,25 +225,66 @@ def digest_paper(paper: Paper, match: Match, topic_names: Mapping[str, str],
     )
 
 
+def digest_paper(paper: Paper, match: Match, topic_names: Mapping[str, str],
+                 votes: tuple[str, str] | None = None, marks: Sequence[str] = (),
+                 url: str | None = None) -> DigestPaper:
+    """URL: where the title links (default: the paper's Hugging Face or arXiv page)."""
+    entry = _entry(paper, topic_names)
+    reasons = match.reasons
+    return _digest_paper(entry.facts, _shown(entry, reasons), reasons, url, votes, marks)
+
+
+def paper_block(settings: Settings, paper: Paper, reasons: Reasons, topic_names: Mapping[str, str]) -> PaperBlock:
+    """The digest block of PAPER for every reader with these REASONS for it (its title linking to
+    its page here): ``reader_paper.ReaderPaper(block, votes…)`` is ``digest_paper(…, url=page_url)``
+    as a digest shows it."""
+    entry = _entry(paper, topic_names)
+    page = entry.page
+    if page is None or page[0] != settings.base_url:
+        page = _new_page(settings, paper, entry)
+    key = (page[2].unmarked_id, entry.names_version, reasons)
+    block = _BLOCKS.get(key)
+    if block is None:
+        if len(_BLOCKS) >= MAX_BLOCKS:
+            _BLOCKS.clear()
+        facts = entry.facts
+        shown = _shown_in_parts(entry, reasons)  # not kept: the block is
+        block = _BLOCKS[key] = new_block(
+            page[2], shown.title_spans, shown.abstract_spans,
+            reason_line(shown.why, shown.terms, shown.topics, reasons.authors, reasons.trending), shown.terms,
+            shown.topics, functools.partial(_digest_paper, facts, shown, reasons, page[1]))
+    return block
+
+
+def _new_page(settings: Settings, paper: Paper, entry: _Entry) -> tuple[str, str, Unmarked]:
+    """The paper's page at the settings' base URL and how its blocks show it."""
+    facts, url = entry.facts, page_url(settings, paper)
+    shown_as = unmarked(facts.title, url, facts.authors, facts.organization, facts.upvotes, facts.topics,
+                        facts.abstract, facts.pdf_url, facts.code_url, facts.project_url, facts.ai_summary)
+    page = entry.page = (settings.base_url, url, shown_as)
+    return page
+
+
 def vote_urls(settings: Settings, subscriber: Subscriber, paper_id: int) -> tuple[str, str]:
-    """The reader's "more like this" and "less like this" links for one paper (a cheap HMAC
-    each: a digest makes two per paper)."""
-    version = subscriber.token_version
-    return (vote_link(settings, subscriber.id, version, paper_id, 1),
-            vote_link(settings, subscriber.id, version, paper_id, -1))
+    """The reader's "more like this" and "less like this" links for one paper (a keyed BLAKE2s MAC
+    each, made together: a digest makes two per paper)."""
+    return vote_links(settings, subscriber.id, subscriber.token_version, paper_id)
 
 
 def subscriber_links(settings: Settings, subscriber: Subscriber, delivery_id: int | None) -> DigestLinks:
-    version = subscriber.token_version
-    unsubscribe_token = make_token(settings, "unsubscribe", subscriber.id, version)
+    sid, version = subscriber.id, subscriber.token_version
+    preferences, unsubscribe, archive, feed = compact_links(settings, sid, version, READER_LINKS)
     return DigestLinks(
-        preferences_url=link(settings, "preferences", subscriber.id, version),
-        unsubscribe_url=token_url(settings, "unsubscribe", unsubscribe_token),
-        unsubscribe_token=unsubscribe_token,
-        view_in_browser_url=link(settings, "digest", subscriber.id, version, d=delivery_id) if delivery_id else None,
-        archive_url=link(settings, "archive", subscriber.id, version),
-        feed_url=link(settings, "feed", subscriber.id, version),
+        preferences_url=preferences,
+        unsubscribe_url=unsubscribe,
+        unsubscribe_token=unsubscribe.rpartition("/")[2],  # BASE_URL/unsubscribe/<token>
+        view_in_browser_url=compact_links(settings, sid, version, ("digest",), d=delivery_id)[0] if delivery_id else None,
+        archive_url=archive,
+        feed_url=feed,
     )
+
+
+READER_LINKS: tuple[Purpose, ...] = ("preferences", "unsubscribe", "archive", "feed")
 
 
 def page_url(settings: Settings, paper: Paper) -> str:
@@ -185,11 +306,13 @@ def digest_context(
 ) -> DigestContext:
     """MARKS: why some papers are news later (``window.marks_for``); STATUS: the day's line."""
     marks = marks or {}
+    # Each paper a block its readers with equal reasons share, and this reader's votes and marks.
     return DigestContext(
         recipient=subscriber.email,
         date=day,
-        papers=[digest_paper(papers[m.paper_id], m, topic_names, vote_urls(settings, subscriber, m.paper_id),
-                             marks.get(m.paper_id, ()), page_url(settings, papers[m.paper_id])) for m in matches],
+        papers=[ReaderPaper(paper_block(settings, papers[m.paper_id], m.reasons, topic_names),
+                            *vote_urls(settings, subscriber, m.paper_id), tuple(marks.get(m.paper_id, ())))
+                for m in matches],
         links=subscriber_links(settings, subscriber, delivery_id),
         sender=sender,
         status=status,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -101,6 +102,19 @@ class TermHit:
     term: str  # the keyword as the subscriber wrote it
     field: Field
     spans: tuple[tuple[int, int], ...]
+    _hash: int | None = dataclasses.field(default=None, init=False, repr=False, compare=False, hash=False)
+
+    # The index makes one TermHit per keyword and paper for all its readers, and each reader's digest
+    # hashes it (their Reasons are dict keys there): the hash of its spans is worked out once.
+    def __hash__(self) -> int:
+        found = self._hash
+        if found is None:
+            found = hash((self.term, self.field, self.spans))
+            object.__setattr__(self, "_hash", found)
+        return found
+
+    def __reduce__(self) -> tuple[type[TermHit], tuple[str, Field, tuple[tuple[int, int], ...]]]:
+        return (TermHit, (self.term, self.field, self.spans))  # str hashes differ between processes
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +124,17 @@ class TopicReason:
     slug: str
     terms: tuple[str, ...] = ()  # as the taxonomy writes them, title first
     category: str | None = None  # the arXiv category that counted, if one did
+    _hash: int | None = field(default=None, init=False, repr=False, compare=False, hash=False)
+
+    def __hash__(self) -> int:  # worked out once, as TermHit's: one per paper and topic, for all readers
+        found = self._hash
+        if found is None:
+            found = hash((self.slug, self.terms, self.category))
+            object.__setattr__(self, "_hash", found)
+        return found
+
+    def __reduce__(self) -> tuple[type[TopicReason], tuple[str, tuple[str, ...], str | None]]:
+        return (TopicReason, (self.slug, self.terms, self.category))
 
 
 @dataclass(frozen=True, slots=True)

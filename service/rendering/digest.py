@@ -8,7 +8,7 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from service.rendering.context import Sender, footer, safe_url
 from service.rendering.renderer import (
@@ -18,9 +18,12 @@ from service.rendering.renderer import (
     default_renderer,
 )
 from service.rendering.snippet import Highlighted, Span, highlight, snippet
-from service.rendering.digest_splice import build_splicer
+from service.rendering.digest_splice import build_splicer, paper_shape
 from service.rendering.splice import SpliceError
 from service.sources.latex import has_tex, readable
+
+if TYPE_CHECKING:  # reader_paper builds on this module
+    from service.rendering.reader_paper import ReaderPaper
 
 SHOWN_AUTHORS = 3
 SUMMARY_TERMS = 5
@@ -66,9 +69,14 @@ class DigestPaper:
 
     @property
     def reason(self) -> str:
-        if self.why:
-            return "; ".join(self.why)
-        return reason_text(self.matched_terms, self.matched_topics, self.matched_authors, self.trending)
+        return reason_line(self.why, self.matched_terms, self.matched_topics, self.matched_authors, self.trending)
+
+    def view(self) -> PaperView:
+        return paper_view(self)
+
+    def reference(self) -> DigestPaper:
+        """What the plain render shows (reader_paper.ReaderPaper has one too)."""
+        return self
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +94,8 @@ class DigestLinks:
 class DigestContext:
     recipient: str
     date: date  # the subscriber's local date of the digest
-    papers: Sequence[DigestPaper]
+    # A worker's digest holds ReaderPapers (service.rendering.reader_paper): each renders as its DigestPaper would.
+    papers: Sequence[DigestPaper | ReaderPaper]
     links: DigestLinks
     sender: Sender
     why: str = ""  # "You get this because…"; a default naming the recipient when empty
@@ -102,6 +111,14 @@ class DigestContext:
             for name in dict.fromkeys([*paper.matched_terms, *paper.matched_topics]):
                 counts[name] = counts.get(name, 0) + 1
         return sorted(counts.items(), key=lambda item: -item[1])  # stable: ties keep first-seen order
+
+
+def reason_line(why: Sequence[str], terms: Sequence[str], topics: Sequence[str], authors: Sequence[str],
+                trending: bool) -> str:
+    """The "Why:" line under a paper: its reason lines when given, else a summary of what matched."""
+    if why:
+        return "; ".join(why)
+    return reason_text(terms, topics, authors, trending)
 
 
 def _quoted(items: Sequence[str]) -> str:
@@ -176,7 +193,14 @@ class PaperView:
     @property
     def heading(self) -> str:
         """The title as the text part shows it, after its marks: "[now trending] Title"."""
-        return "".join(f"[{mark}] " for mark in self.marks) + self.title
+        return heading(self.marks, self.title)
+
+    def spliced_shape(self) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+        return paper_shape(self)
+
+
+def heading(marks: Sequence[str], title: str) -> str:
+    return "".join(f"[{mark}] " for mark in marks) + title if marks else title
 
 
 # PaperView's fields from title to unmarked_id, as _shown returns them.
@@ -233,10 +257,16 @@ def _shown(
     """PaperView's fields from ``title`` to ``unmarked_id``, in order."""
     u = unmarked(raw_title, url, all_authors, organization, upvotes, topics, raw_abstract, pdf_url, code_url,
                  project_url, ai_summary)  # fmt: skip
-    title_marked = highlight(u.title, raw_title_spans if u.title_is_raw else ())
-    marked_snippet = snippet(u.abstract, raw_abstract_spans if u.abstract_is_raw else (), u.snippet_words)
+    title_marked, marked_snippet = marked(u, raw_title_spans, raw_abstract_spans)
     return (u.title, title_marked, u.url, u.authors, u.organization, u.byline, u.upvotes, u.topics, u.tagline,
             marked_snippet, u.links, u.summary, next(_SHOWN_IDS), u.unmarked_id)  # fmt: skip
+
+
+def marked(u: Unmarked, raw_title_spans: Sequence[Span], raw_abstract_spans: Sequence[Span]
+           ) -> tuple[Highlighted, Highlighted]:
+    """(highlighted title, highlighted snippet) of a paper with these spans (they index the raw texts)."""
+    return (highlight(u.title, raw_title_spans if u.title_is_raw else ()),
+            snippet(u.abstract, raw_abstract_spans if u.abstract_is_raw else (), u.snippet_words))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -282,11 +312,13 @@ def cut_words(text: str, limit: int) -> str:
     return kept.rstrip(" ,;:-–—·") + "…"
 
 
-def digest_template_vars(ctx: DigestContext) -> dict[str, Any]:
-    """Template context of one digest (pure: the renderer only fills templates with it)."""
+def digest_template_vars(ctx: DigestContext, reference: bool = False) -> dict[str, Any]:
+    """Template context of one digest (pure: the renderer only fills templates with it). REFERENCE:
+    every paper as paper_view shows its DigestPaper (the plain render's way); else a ReaderPaper is
+    its own view (the spliced render's)."""
     matched = ctx.matched
     count = len(ctx.papers)
-    papers = [paper_view(p) for p in ctx.papers]
+    papers: list[Any] = [paper_view(p.reference()) for p in ctx.papers] if reference else [p.view() for p in ctx.papers]
     lead = papers[0].title if papers else ""
     more = f" + {count - 1} more" if count > 1 else ""
     why = ctx.why or (
@@ -333,7 +365,7 @@ def render_digest(ctx: DigestContext, renderer: EmailRenderer | None = None) -> 
 def render_digest_plain(ctx: DigestContext, renderer: EmailRenderer | None = None) -> RenderedEmail:
     """The digest through Jinja, every part per reader: the reference the spliced render equals."""
     renderer = renderer or default_renderer()
-    context = digest_template_vars(ctx)
+    context = digest_template_vars(ctx, reference=True)
     # The subject names the best paper, and the count and date must fit beside it: the title
     # gets what the rest leaves of the 78 characters, cut between words.
     rest = len(renderer.subject("digest", {**context, "subject_title": "X"}, limit=1 << 16)) - 1

@@ -58,9 +58,9 @@ class StandInPaper:
         n = len(view.marks)
         self.marks = tuple(Slot(recorder, i) for i in range(n))
         self.heading = slot_if_set(recorder, n, view.heading)
-        self.reason = slot_if_set(recorder, n + 1, view.reason)
-        self.more_url = slot_if_set(recorder, n + 2, view.more_url)
-        self.less_url = slot_if_set(recorder, n + 3, view.less_url)
+        self.more_url = slot_if_set(recorder, n + 1, view.more_url)
+        self.less_url = slot_if_set(recorder, n + 2, view.less_url)
+        self.reason = slot_if_set(recorder, n + 3, view.reason)
         title, snippet = view.title_marked, view.snippet
         self.title_marked = StandInMarked(slot_if_set(recorder, n + 4, title.html, verbatim=True),
                                           slot_if_set(recorder, n + 5, title.text))
@@ -131,7 +131,7 @@ class DigestSplicer:
         html_paper, text_paper = self.html_paper.render, self.text_paper.render
         html_blocks, text_blocks = [], []
         for view in full["papers"]:
-            key, values = paper_shape(view)
+            key, values = view.spliced_shape()  # PaperView: paper_shape; reader_paper.ReaderPaper: its block's
             stand_ins = _paper_stand_ins(view)
             html_blocks.append(html_paper(key, values, stand_ins))
             text_blocks.append(text_paper(key, values, stand_ins))
@@ -143,14 +143,25 @@ class DigestSplicer:
 
 def paper_shape(view: Any) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
     """(shape key, the reader's values in StandInPaper's slot order)."""
-    marks, title, snippet = view.marks, view.title_marked, view.snippet
-    heading, reason, more, less = view.heading, view.reason, view.more_url, view.less_url
-    title_html, title_text, snippet_html, snippet_text = title.html, title.text, snippet.html, snippet.text
-    values = (*marks, heading, reason, more, less, title_html, title_text, snippet_html, snippet_text)
-    # Which of the reader's values are set is part of the shape (a template may test them):
-    # ``v and True`` is shown(v), inline (a call per value was a tenth of this function).
-    return (view.unmarked_id, len(marks), heading and True, reason and True, more and True, less and True,
-            title_html and True, title_text and True, snippet_html and True, snippet_text and True), values
+    title, snippet = view.title_marked, view.snippet
+    block, tail = block_shape(view.unmarked_id, view.reason, title.html, title.text, snippet.html, snippet.text)
+    return reader_shape(block, tail, view.marks, view.heading, view.more_url, view.less_url)
+
+
+def block_shape(unmarked_id: int, reason: str, title_html: str, title_text: str, snippet_html: str,
+                snippet_text: str) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """(a paper block's part of the shape key, its values after the reader's own): what every reader
+    with these highlights and reason shares (service.rendering.reader_paper keeps it per block)."""
+    # Which values are set is part of the shape (a template may test them): ``v and True`` is shown(v).
+    key = (unmarked_id, reason and True, title_html and True, title_text and True, snippet_html and True,
+           snippet_text and True)
+    return key, (reason, title_html, title_text, snippet_html, snippet_text)
+
+
+def reader_shape(block: tuple[Any, ...], tail: tuple[Any, ...], marks: Sequence[str], heading: str,
+                 more: str | None, less: str | None) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """(shape key, values in StandInPaper's slot order) from a block's part and the reader's own."""
+    return (block, len(marks), heading and True, more and True, less and True), (*marks, heading, more, less, *tail)
 
 
 def _paper_stand_ins(view: Any) -> Any:

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import html
+import random
 import re
 
 from hypothesis import given
 from hypothesis import strategies as st
+from markupsafe import escape
 
-from service.rendering.snippet import highlight, merge_spans, snippet, term_spans
+from service.rendering.snippet import Highlighted, collapsed, highlight, merge_spans, snippet, term_spans
 
 
 def test_escape_first_then_highlight_keeps_spans_on_the_original_characters() -> None:
@@ -83,3 +85,50 @@ def test_term_spans_highlight_exactly_what_the_term_rule_matches() -> None:
     assert [text[a:b] for a, b in spans] == ["Pre-training", "LLMs", "KV-cache", "pretraining"]
     assert str(highlight(text, spans).html).startswith("<mark>Pre-training</mark> <mark>LLMs</mark>")
     assert term_spans(text, []) == () and term_spans("", ["x"]) == ()
+
+
+WHITESPACE = [chr(c) for c in range(0x110000) if re.fullmatch(r"\s", chr(c))]
+
+
+def test_collapsed_is_the_regex_collapse_for_every_whitespace_character() -> None:
+    rng = random.Random(4)
+    pieces = ["a", "<", "&", "日", *WHITESPACE]
+    texts = ["", " ", "  ", *(f"x{a}{b}y" for a in WHITESPACE for b in [*WHITESPACE, ""])]
+    texts += ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 12))) for _ in range(5000)]
+    for text in texts:
+        assert collapsed(text) == re.sub(r"\s+", " ", text), repr(text)
+
+
+def per_run_html(marked: Highlighted) -> str:
+    """Highlighted.html as it was made before: whitespace collapsed run by run."""
+    parts = ["… " if marked.cut_start else ""]
+    for text, hit in marked.runs:
+        piece = str(escape(re.sub(r"\s+", " ", text)))
+        parts.append(f"<mark>{piece}</mark>" if hit else piece)
+    return "".join(parts) + (" …" if marked.cut_end else "")
+
+
+def test_highlight_html_collapsed_once_equals_it_collapsed_run_by_run() -> None:
+    rng = random.Random(8)
+    pieces = ["ab", "c", " ", "  ", "\n", "\t", "\xa0", "\u2003", "<", "&", "'", "ü", "🚀", "x y", " \n "]
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 60)))
+        spans = [(a, min(a + rng.randint(0, 6), len(text))) for a in (rng.randint(0, len(text)) for _ in range(4))]
+        start = rng.randint(0, len(text))
+        for marked in (highlight(text, spans), highlight(text, spans, start), snippet(text, spans, 14)):
+            assert str(marked.html) == per_run_html(marked), (text, spans)
+
+
+def test_merge_spans_clips_as_min_and_max_would() -> None:
+    rng = random.Random(3)
+    for _ in range(20000):
+        spans = [(rng.randint(-3, 20), rng.randint(-3, 20)) for _ in range(rng.randint(0, 6))]
+        start, end = rng.randint(-2, 22), rng.randint(-2, 22)
+        clipped = sorted((max(s, start), min(e, end)) for s, e in spans if min(e, end) > max(s, start))
+        expected: list[tuple[int, int]] = []
+        for s, e in clipped:
+            if expected and s <= expected[-1][1]:
+                expected[-1] = (expected[-1][0], max(expected[-1][1], e))
+            else:
+                expected.append((s, e))
+        assert merge_spans(spans, start, end) == expected, (spans, start, end)

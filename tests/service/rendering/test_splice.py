@@ -16,6 +16,7 @@ from service.rendering import DigestContext, DigestLinks, DigestPaper, EmailRend
 from service.rendering.digest import render_digest_plain
 from service.rendering.digest import paper_view
 from service.rendering.digest_splice import build_splicer, frame_shape, paper_shape
+from service.rendering.reader_paper import PaperBlock, ReaderPaper, block_of
 from service.rendering.environment import TEMPLATES_DIR, wrap
 from service.rendering.splice import OPEN, Pieces, Recorder, Slot, SplicedTemplate, SpliceError, slot_aware
 from tests.service.rendering.samples import ABSTRACT, DAY, SENDER, spans_of
@@ -97,6 +98,33 @@ def test_hundreds_of_generated_digests_splice_to_the_plain_render_byte_for_byte(
     assert len(splicer.html_paper.shapes) < sum(len(c.papers) for c in contexts) / 3
 
 
+def as_readers(ctx: DigestContext) -> DigestContext:
+    """CTX as a worker builds it: each paper a ReaderPaper on its (shared) block."""
+    blocks: dict[int, PaperBlock] = {}
+    papers = []
+    for p in ctx.papers:
+        assert isinstance(p, DigestPaper)
+        bare = replace(p, more_url=None, less_url=None, marks=())
+        block = blocks.setdefault(hash(repr(bare)), block_of(bare))  # readers with equal papers share a block
+        papers.append(ReaderPaper(block, p.more_url, p.less_url, tuple(p.marks)))
+    return replace(ctx, papers=papers)
+
+
+def test_hundreds_of_generated_digests_of_reader_papers_splice_to_the_plain_render_byte_for_byte() -> None:
+    rng = random.Random(23)
+    contexts = [make_digest(rng, reader) for reader in range(400)]
+    spliced, plain = EmailRenderer(), EmailRenderer()
+    for ctx in contexts + contexts[:50]:
+        fast = as_readers(ctx)
+        assert [p.reference() for p in fast.papers] == list(ctx.papers)
+        assert fast.matched == ctx.matched
+        assert render_digest(fast, spliced) == render_digest_plain(ctx, plain), ctx.recipient
+        assert render_digest_plain(fast, plain) == render_digest_plain(ctx, plain)
+    # both kinds of paper meet the same shapes
+    mixed = [render_digest(ctx, spliced) for ctx in contexts[:50]]
+    assert mixed == [render_digest_plain(ctx, plain) for ctx in contexts[:50]]
+
+
 def test_readers_of_one_paper_keep_their_own_highlights_votes_and_marks() -> None:
     rng = random.Random(3)
     base = make_paper(rng, 2, 1)
@@ -117,6 +145,7 @@ def test_a_marker_character_in_a_paper_falls_back_to_the_plain_render() -> None:
     ctx = replace(ctx, papers=[odd])
     renderer = EmailRenderer()
     assert render_digest(ctx, renderer) == render_digest_plain(ctx, EmailRenderer())
+    assert render_digest(as_readers(ctx), renderer) == render_digest_plain(ctx, EmailRenderer())
     splicer = renderer.derived("digest-splicer", build_splicer)
     assert splicer is not None and not splicer.html_paper.shapes  # nothing kept from the refused render
 
@@ -188,13 +217,16 @@ def test_a_papers_shape_says_which_of_the_readers_values_are_set_and_how_unset_o
                         marks=("now trending",))
     view = paper_view(paper)
     key, values = paper_shape(view)
-    assert values[:5] == ("now trending", "[now trending] Sparse attention", "“attention” in the title",
-                          "https://x/v/1", "https://x/v/2")
-    assert key[:6] == (view.unmarked_id, 1, True, True, True, True)
+    assert values[:5] == ("now trending", "[now trending] Sparse attention", "https://x/v/1", "https://x/v/2",
+                          "“attention” in the title")
+    assert key[1:] == (1, True, True, True) and key[0][:2] == (view.unmarked_id, True)
     without = paper_view(replace(paper, more_url=None, less_url=None, why=(), marks=()))
     unset_key, _ = paper_shape(without)
     # None and "" stay themselves in the key: a template may tell them apart.
-    assert unset_key[:6] == (without.unmarked_id, 0, True, "", None, None)
+    assert unset_key[1:] == (0, True, None, None) and unset_key[0][:2] == (without.unmarked_id, "")
+    # a ReaderPaper of the same paper has the same shape and values
+    reader = ReaderPaper(block_of(paper), paper.more_url, paper.less_url, tuple(paper.marks))
+    assert reader.spliced_shape() == (key, values)
 
 
 def test_a_paper_block_shares_only_what_its_unmarked_id_names_and_every_field_is_declared() -> None:
@@ -207,3 +239,28 @@ def test_a_paper_block_shares_only_what_its_unmarked_id_names_and_every_field_is
     assert set(SHARED) <= {f.name for f in fields(Unmarked)}
     # and every field a block may print is one or the other (OWN also names the ``heading`` property)
     assert set(SHARED).isdisjoint(OWN) and {f.name for f in fields(PaperView)} <= set(SHARED) | set(OWN)
+
+
+def greedy_wrap(text: str, width: int, indent: int) -> str:
+    """wrap() without its one-line shortcut: the reference it must equal."""
+    lines: list[str] = []
+    line: list[str] = []
+    length = -1
+    for word in text.split():
+        if line and length + 1 + len(word) > width:
+            lines.append(" ".join(line))
+            line, length = [], -1
+        line.append(word)
+        length += 1 + len(word)
+    if line:
+        lines.append(" ".join(line))
+    return ("\n" + " " * indent).join(lines)
+
+
+def test_wrap_equals_the_greedy_wrap_for_texts_that_fit_and_those_that_do_not() -> None:
+    rng = random.Random(12)
+    words = ["a", "bb", "quantization", "https://example.org/" + "x" * 70, "日本語", "\n", "  ", "\t"]
+    for n in range(3000):
+        text = " ".join(rng.choice(words) for _ in range(rng.randint(0, 14)))
+        width, indent = rng.choice([(72, 0), (68, 3), (63, 8), (10, 2)])
+        assert wrap(text + " " * (n % 3), width, indent) == greedy_wrap(text + " " * (n % 3), width, indent)
