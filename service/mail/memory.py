@@ -8,7 +8,6 @@ import threading
 from dataclasses import dataclass
 from email.message import EmailMessage
 
-from service.mail.message import message_id_of
 from service.mail.protocol import DeliveryError, SendResult
 
 
@@ -62,7 +61,7 @@ class MemoryBackend:
                     answer.times -= 1
                 raise answer.error
             _sent.append(SentMail(envelope_from, to, message_bytes))
-        return SendResult(message_id=message_id_of(message_bytes), reply="stored in memory")
+        return SendResult(reply="stored in memory", sent=message_bytes)
 
     def close(self) -> None:
         pass
