@@ -12,7 +12,7 @@ from celery import Task
 from celery.signals import worker_process_init, worker_process_shutdown, worker_ready, worker_shutdown
 
 from config.settings import get_settings
-from service.digests.deliver import deliver_batch
+from service.digests.deliver import deliver_batch, freeze_between_batches
 from service.digests.lease import Lease
 from service.digests.run import plan
 from service.ingest.poll import claim_due_sources
@@ -36,7 +36,9 @@ def delivery_tools() -> DeliveryTools:
 def _build_delivery_tools(**_: object) -> None:
     """Built as the pool process starts, not inside its first batch: loading and checking the
     DKIM key alone is ~40 ms of CPU (OpenSSL checks the RSA key's primes). A failure here is
-    left for that first task to raise and report, instead of failing the process in a loop."""
+    left for that first task to raise and report, instead of failing the process in a loop.
+    Its work is delivering batches: what outlives each is frozen for the GC (deliver.py says why)."""
+    freeze_between_batches()
     try:
         delivery_tools()
     except Exception:  # raised again by the first task that needs the tools

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from config.settings import Settings
 from tests.conftest import make_settings
 from workers.celery_app import QUEUES, REDIS_VISIBILITY_TIMEOUT_SECONDS, create_app
@@ -51,3 +53,13 @@ def test_beat_schedule_names_registered_tasks(settings: Settings) -> None:
     app.loader.import_default_modules()
     for entry in app.conf.beat_schedule.values():
         assert entry["task"] in app.tasks
+
+
+def test_a_worker_pool_process_freezes_what_outlives_its_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    from service.digests import deliver
+    from workers import tasks
+
+    monkeypatch.setattr(deliver, "_full_every", 0)  # put back after the test: tests keep the usual GC
+    monkeypatch.setattr(tasks, "delivery_tools", lambda: None)
+    tasks._build_delivery_tools()
+    assert deliver._full_every > 0
