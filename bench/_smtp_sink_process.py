@@ -13,7 +13,8 @@ It exits when stdin closes, so a dead parent never leaves it behind.
 
 Two servers speak the same dialogue. ``lean`` (the default) is an asyncio protocol that finds
 the end of DATA with one search over each received chunk, the way an MTA written in C costs
-next to nothing per message; ``aiosmtpd`` is the tests' server, which reads DATA line by line
+next to nothing per message, and takes BDAT chunks (CHUNKING, announced as Postfix does;
+``lean-data`` is the same server without it); ``aiosmtpd`` is the tests' server, which reads DATA line by line
 in Python and costs more CPU per message than the client sending it (so it, not the sender,
 sets the pace of both the bare loop and the pipeline on a small machine).
 """
@@ -88,9 +89,12 @@ class AiosmtpdHandler:
 
 
 # PIPELINING (RFC 2920), as Postfix and every large relay announce it: commands are read from
-# the buffer one after another, so a pipelined envelope needs nothing more.
-EHLO_REPLY = (b"250-sink.localhost\r\n250-PIPELINING\r\n250-SIZE 33554432\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n"
-              b"250 HELP\r\n")
+# the buffer one after another, so a pipelined envelope needs nothing more. ``lean`` also announces
+# CHUNKING (RFC 3030, BDAT), as Postfix (since 3.0) and Exim (since 4.88) do by default;
+# ``lean-data`` does not, for a relay that takes DATA only.
+EHLO_DATA = (b"250-sink.localhost\r\n250-PIPELINING\r\n250-SIZE 33554432\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n"
+             b"250 HELP\r\n")
+EHLO_REPLY = EHLO_DATA.replace(b"250 HELP", b"250-CHUNKING\r\n250 HELP")
 END_OF_DATA = b"\r\n.\r\n"
 
 
@@ -105,10 +109,21 @@ class SmtpLines(asyncio.Protocol):
         self.buffer = bytearray()
         self.in_data = False
         self.scanned = 0  # how far the buffer was already searched for the end of DATA
+        self.chunk_left = 0  # octets of a BDAT chunk still to come
+        self.chunk_last = False
+        self.chunked = 0  # octets of this message's chunks so far
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
         while self.buffer and not self.transport.is_closing():
+            if self.chunk_left:
+                taken = min(self.chunk_left, len(self.buffer))
+                del self.buffer[:taken]
+                self.chunk_left -= taken
+                self.chunked += taken
+                if not self.chunk_left:
+                    self.end_of_chunk()
+                continue
             if self.in_data:
                 end = self.buffer.find(END_OF_DATA, max(self.scanned - 4, 0))
                 if end < 0:
@@ -130,34 +145,60 @@ class SmtpLines(asyncio.Protocol):
         self.buffer[:0] = b"\r\n"  # so an empty message's lone "." line is found too
         self.transport.write(b"354 End data with <CR><LF>.<CR><LF>\r\n")
 
+    def start_chunk(self, line: bytes) -> None:
+        """``BDAT <size> [LAST]``: the next SIZE octets are the message's, as they are."""
+        words = line.split()
+        if len(words) not in (2, 3) or not words[1].isdigit() or (len(words) == 3 and words[2].upper() != b"LAST"):
+            self.transport.write(b"501 5.5.4 Syntax: BDAT <size> [LAST]\r\n")
+            return
+        self.chunk_left, self.chunk_last = int(words[1]), len(words) == 3
+        if not self.chunk_left:
+            self.end_of_chunk()
+
+    def end_of_chunk(self) -> None:
+        if not self.chunk_last:
+            self.transport.write(b"250 2.0.0 %d octets received\r\n" % self.chunked)
+            return
+        size, self.chunked = self.chunked, 0
+        self.end_of_message(size)
+
     def command(self, line: bytes) -> None:
         raise NotImplementedError
 
     def end_of_data(self, end: int) -> None:
         raise NotImplementedError
 
+    def end_of_message(self, size: int) -> None:
+        """A message whose last BDAT chunk came (only a server that announces CHUNKING gets one)."""
+        raise NotImplementedError
+
 
 class LeanSmtp(SmtpLines):
-    """Enough of RFC 5321 for a client that sends mail: EHLO/HELO, MAIL, RCPT, DATA, RSET, NOOP,
-    QUIT; every message accepted."""
+    """Enough of RFC 5321 for a client that sends mail: EHLO/HELO, MAIL, RCPT, DATA, BDAT (when
+    CHUNKING), RSET, NOOP, QUIT; every message accepted."""
 
-    def __init__(self, counter: Counter) -> None:
+    def __init__(self, counter: Counter, chunking: bool = True) -> None:
         super().__init__()
         self.counter = counter
+        self.ehlo = EHLO_REPLY if chunking else EHLO_DATA
+        self.chunking = chunking
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
         self.transport.write(b"220 sink.localhost ESMTP papermail bench sink\r\n")
 
     def end_of_data(self, end: int) -> None:
-        self.counter.message(end)
+        self.end_of_message(end)
+
+    def end_of_message(self, size: int) -> None:
+        self.counter.message(size)
         self.transport.write(b"250 2.0.0 Message accepted for delivery\r\n")
 
     def command(self, line: bytes) -> None:
         verb = line[:4].upper()
         if verb == b"EHLO":
             self.counter.session()
-            self.transport.write(EHLO_REPLY)
+            self.transport.write(self.ehlo)
         elif verb == b"HELO":
             self.counter.session()
             self.transport.write(b"250 sink.localhost\r\n")
@@ -165,6 +206,8 @@ class LeanSmtp(SmtpLines):
             self.transport.write(b"250 2.0.0 OK\r\n")
         elif verb == b"DATA":
             self.start_data()
+        elif verb == b"BDAT" and self.chunking:
+            self.start_chunk(line)
         elif verb == b"QUIT":
             self.transport.write(b"221 2.0.0 Bye\r\n")
             self.transport.close()
@@ -175,11 +218,13 @@ class LeanSmtp(SmtpLines):
 def server_factory(kind: str, counter: Counter) -> Callable[[], asyncio.Protocol]:
     if kind == "lean":
         return lambda: LeanSmtp(counter)
+    if kind == "lean-data":
+        return lambda: LeanSmtp(counter, chunking=False)
     if kind == "aiosmtpd":
         handler = AiosmtpdHandler(counter)
         # decode_data=False: the bytes are counted as sent, not re-decoded.
         return lambda: SMTP(handler, decode_data=False, hostname="sink.localhost", ident="papermail bench sink")
-    raise SystemExit(f"unknown sink {kind!r}: lean or aiosmtpd")
+    raise SystemExit(f"unknown sink {kind!r}: lean, lean-data or aiosmtpd")
 
 
 async def serve(kind: str) -> None:

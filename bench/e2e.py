@@ -551,7 +551,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--naive", type=int, default=50, help="digests compiled per recipient")
     parser.add_argument("--profile", type=Path, help="py-spy the workers during e2e, raw stacks into this folder")
     parser.add_argument("--profile-cpu", action="store_true", help="with --profile: on-CPU samples only")
-    parser.add_argument("--sink", choices=("lean", "aiosmtpd"), default="lean",
+    parser.add_argument("--sink", choices=("lean", "lean-data", "aiosmtpd"), default="lean",
                         help="the SMTP server receiving (see bench/_smtp_sink_process.py)")
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--no-dkim", action="store_true", help="send unsigned (production signs every message)")

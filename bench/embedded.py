@@ -117,13 +117,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch", type=int, default=200, help="DIGEST_BATCH_SIZE")
     parser.add_argument("--processes", default="0,1", help="comma-separated --processes values to run (0: per core)")
     parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--sink", choices=("lean", "lean-data"), default="lean",
+                        help="lean announces CHUNKING as Postfix does; lean-data takes DATA only")
     parser.add_argument("--no-dkim", action="store_true", help="send unsigned (production signs every message)")
     args = parser.parse_args(argv)
     modes = [int(p) for p in args.processes.split(",")]
 
     with tempfile.TemporaryDirectory(prefix="papermail-bench-embedded-") as tmp_name:
         tmp = Path(tmp_name)
-        sink = Sink("lean")
+        sink = Sink(args.sink)
         try:
             key = None if args.no_dkim else make_dkim_key(tmp)
             base = embedded_settings(tmp / "var", sink.port, args.batch, key)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import smtplib
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -68,3 +69,42 @@ def test_lean_refuses_an_unknown_command() -> None:
     finally:
         sink.inp.close()
         sink.proc.wait(10)
+
+
+def lean(kind: str) -> Iterator[Sink]:
+    sink = Sink(kind)
+    yield sink
+    sink.inp.close()
+    assert sink.proc.wait(10) == 0
+
+
+@pytest.fixture
+def lean_sink() -> Iterator[Sink]:
+    yield from lean("lean")
+
+
+def test_lean_takes_bdat_chunks_pipelined_behind_the_envelope(lean_sink: Sink) -> None:
+    body = MESSAGES[2]
+    with socket.create_connection(("127.0.0.1", lean_sink.port)) as conn:
+        replies = conn.makefile("rb")
+        assert replies.readline().startswith(b"220")
+        conn.sendall(b"EHLO bench\r\n")
+        ehlo = [replies.readline() for _ in range(7)]
+        assert b"250-CHUNKING\r\n" in ehlo and ehlo[-1].startswith(b"250 ")
+        # two chunks: the first is acknowledged with its size, the LAST one accepts the message
+        conn.sendall(b"MAIL FROM:<bench@papermail.example>\r\nRCPT TO:<reader@example.org>\r\n"
+                     + b"BDAT %d\r\n" % 100 + body[:100] + b"BDAT %d LAST\r\n" % (len(body) - 100) + body[100:])
+        got = [replies.readline() for _ in range(4)]
+        assert got[:2] == [b"250 2.0.0 OK\r\n"] * 2
+        assert got[2] == b"250 2.0.0 100 octets received\r\n" and got[3].startswith(b"250 2.0.0 Message accepted")
+        conn.sendall(b"BDAT 0 LAST\r\nBDAT x\r\n")  # an empty message; a size that is no number
+        assert replies.readline().startswith(b"250 2.0.0 Message accepted")
+        assert replies.readline().startswith(b"501")
+    assert lean_sink.ask("wait 2 10")[:2] == [2, len(body)]
+
+
+def test_lean_data_announces_no_chunking_and_refuses_bdat() -> None:
+    for sink in lean("lean-data"):
+        with smtplib.SMTP("127.0.0.1", sink.port) as client:
+            assert client.ehlo()[0] == 250 and not client.has_extn("chunking")
+            assert client.docmd("BDAT", "5 LAST")[0] == 500
