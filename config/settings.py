@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from config.errors import SettingsError
+
 DEFAULT_SECRET_KEY = "change-me-papermail-development-only"
 
 _DOMAIN = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)(?:\.(?!-)[a-z0-9-]{1,63}(?<!-))+")
@@ -276,10 +278,6 @@ class Settings(BaseSettings):
     @property
     def user_agent(self) -> str:
         return f"papermail/0.1 (+{self.base_url}; mailto:{self.contact_email})"
-
-
-class SettingsError(Exception):
-    """A setting has a bad value: one line, naming the setting."""
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -12,10 +12,11 @@ from types import FrameType
 import typer
 
 from config.settings import DEFAULT_SECRET_KEY, Settings, get_settings
-from service.cli import children as children_of_up
-from service.cli.check import refuse_failed_checks
 from service.cli.errors import UsageError
-from service.storage import migrate
+
+# Each role imports what it uses, in its function: Alembic (prepare), httpx (up's children) and
+# the deployment checks (they load the mail package) cost a start 0.1-0.3 s apiece, and a
+# worker or beat needs neither Alembic nor httpx, web no checks.
 
 
 def register(app: typer.Typer) -> None:
@@ -27,6 +28,8 @@ def register(app: typer.Typer) -> None:
 
 def prepare(settings: Settings) -> None:
     """Create DATA_DIR and bring the schema to head (idempotent; cheap when already there)."""
+    from service.storage import migrate
+
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     migrate.upgrade(settings)
 
@@ -54,6 +57,8 @@ def up(
     port: int = typer.Option(None, help="Port to serve on (default: WEB_PORT)."),
 ) -> None:
     """Run web + worker + beat on the configured backends (embedded by default)."""
+    from service.cli import children as children_of_up
+
     settings = get_settings()
     host = host or settings.web_host
     port = port or settings.web_port
@@ -126,6 +131,8 @@ def worker(
     queues: str = typer.Option("transactional,digests,ingest", help="Comma-separated queues."),
 ) -> None:
     """Run a Celery worker on the configured broker."""
+    from service.cli.check import refuse_failed_checks
+
     settings = get_settings()
     refuse_failed_checks(settings, "worker")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -138,6 +145,8 @@ def worker(
 
 def beat() -> None:
     """Run Celery beat: source polling and the digest planner on their intervals."""
+    from service.cli.check import refuse_failed_checks
+
     settings = get_settings()
     refuse_failed_checks(settings, "beat")
     settings.data_dir.mkdir(parents=True, exist_ok=True)

@@ -1,38 +1,39 @@
 """Paper sources: one pure parser per kind (bytes in, ``ParseResult`` out), and the choice
-of parser for a document given on the command line with ``--format auto|hf|rss|atom``."""
+of parser for a document given on the command line with ``--format auto|hf|rss|atom``
+(service.sources.registry).
+
+The names below are loaded on first use (PEP 562): importing a submodule runs this file, and
+service.sources.latex serves every renderer, which needs no parser (feedparser and the parsers
+cost a digest run's start ~40 ms).
+"""
 
 from __future__ import annotations
 
-from typing import cast
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from service.papers import SourceError
-from service.sources import arxiv_api, arxiv_rss, feed, hf_daily
-from service.sources.base import Format, Source, detect_format, head_text
+if TYPE_CHECKING:
+    from service.papers import SourceError
+    from service.sources.base import Source, detect_format
+    from service.sources.registry import FORMATS, SOURCES, get_source, source_for
 
-SOURCES: dict[str, Source] = {s.kind: s for s in (hf_daily.SOURCE, arxiv_rss.SOURCE, arxiv_api.SOURCE, feed.SOURCE)}
-FORMATS: tuple[str, ...] = ("auto", "hf", "rss", "atom")
+_WHERE = {
+    "FORMATS": "service.sources.registry",
+    "SOURCES": "service.sources.registry",
+    "get_source": "service.sources.registry",
+    "source_for": "service.sources.registry",
+    "Source": "service.sources.base",
+    "detect_format": "service.sources.base",
+    "SourceError": "service.papers",
+}
 
 
-def get_source(kind: str) -> Source:
-    try:
-        return SOURCES[kind]
-    except KeyError:
-        raise SourceError(f"unknown source kind {kind!r} (known: {', '.join(sorted(SOURCES))})") from None
-
-
-def source_for(body: bytes, content_type: str | None = None, fmt: str = "auto") -> Source:
-    """The parser for a document: JSON → HF daily; RSS/Atom → the arXiv parser when the
-    document is arXiv's own, else the generic feed parser."""
-    if fmt not in FORMATS:
-        raise SourceError(f"unknown format {fmt!r} (use one of: {', '.join(FORMATS)})")
-    # Checked against FORMATS above, and not "auto": one of Format's values.
-    chosen = detect_format(body, content_type) if fmt == "auto" else cast(Format, fmt)
-    if chosen == "hf":
-        return hf_daily.SOURCE
-    head = head_text(body).lower()
-    if chosen == "rss":
-        return arxiv_rss.SOURCE if "rss.arxiv.org" in head or "arxiv:announce_type" in head else feed.SOURCE
-    return arxiv_api.SOURCE if "arxiv.org/api" in head or "arxiv.org/schemas/atom" in head else feed.SOURCE
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_WHERE[name]), name)
+    globals()[name] = value
+    return value
 
 
 __all__ = ["FORMATS", "SOURCES", "Source", "SourceError", "detect_format", "get_source", "source_for"]
