@@ -156,6 +156,19 @@ class Reasons:
     trending: bool = False  # picked as a top trending paper (subscriber has no filters)
     evidence: tuple[TopicReason, ...] = ()  # why the paper is in each of ``topics``, when known
     like: Liked | None = None  # set when the profile is a visible part of the score
+    _hash: int | None = field(default=None, init=False, repr=False, compare=False, hash=False)
+
+    # A digest hashes each paper's Reasons 1–3 times (compose finds the paper's block by it):
+    # worked out once, as TermHit's.
+    def __hash__(self) -> int:
+        found = self._hash
+        if found is None:
+            found = hash((self.terms, self.topics, self.authors, self.trending, self.evidence, self.like))
+            object.__setattr__(self, "_hash", found)
+        return found
+
+    def __reduce__(self) -> tuple[type[Reasons], tuple[object, ...]]:
+        return (Reasons, (self.terms, self.topics, self.authors, self.trending, self.evidence, self.like))
 
 
 class Explainer(Protocol):

@@ -13,12 +13,9 @@ from service.digests.compose import (
     digest_paper,
     page_url,
     paper_block,
-    paper_facts,
-    shown_reasons,
     subscriber_links,
     vote_urls,
 )
-from service.matching.explain import reason_lines
 from service.matching.records import Liked, Match, Reasons, TermHit, TopicReason
 from service.rendering import DigestLinks, Sender, render_digest
 from service.rendering.digest import render_digest_plain
@@ -48,25 +45,6 @@ def a_paper(paper_id: int = 7) -> Paper:
     return Paper(id=paper_id, uid=f"hf:{paper_id}", arxiv_id=f"2611.{paper_id:05d}", title=TITLE, abstract=ABSTRACT,
                  authors=["Ada Lovelace", "Alan Turing"], hf_url=f"https://huggingface.co/papers/2611.{paper_id:05d}",
                  upvotes=12, organization="Example Lab", topics=[])  # fmt: skip
-
-
-def test_equal_reasons_give_equal_highlights_and_lines_and_different_ones_their_own() -> None:
-    paper = a_paper()
-    first, again = (digest_paper(paper, Match(7, 1.0, KV), NAMES) for _ in range(2))
-    by_topic = digest_paper(paper, Match(7, 1.0, TOPIC), NAMES)
-    assert first == again and first.title_spans == ((0, 8),) and first.abstract_spans == ((14, 22),)
-    assert first.matched_terms == ("KV cache",) and first.why == ("'KV cache' in the title and abstract",)
-    assert by_topic.title_spans == ((9, 17),)  # "eviction", the topic's evidence
-    assert by_topic.matched_topics == ("Efficient inference",) and by_topic.why == ("Efficient inference: 'eviction'",)
-
-
-def test_another_topic_names_mapping_is_read_afresh() -> None:
-    paper = a_paper()
-    assert digest_paper(paper, Match(7, 1.0, TOPIC), NAMES).matched_topics == ("Efficient inference",)
-    renamed = {"efficient-inference": "Fast inference"}
-    again = digest_paper(paper, Match(7, 1.0, TOPIC), renamed)
-    assert again.matched_topics == ("Fast inference",) and again.why == ("Fast inference: 'eviction'",)
-    assert paper_facts(paper, renamed).title == TITLE
 
 
 def test_each_reader_gets_their_own_signed_vote_links(tmp_path: Path) -> None:
@@ -124,27 +102,6 @@ def test_a_block_follows_the_base_url(tmp_path: Path) -> None:
     there = paper_block(make_settings(tmp_path, base_url="https://two.test"), paper, KV, NAMES)
     assert here.unmarked.url is not None and here.unmarked.url.startswith("https://one.test/")
     assert there.unmarked.url is not None and there.unmarked.url.startswith("https://two.test/")
-
-
-def test_shown_reasons_from_parts_kept_per_paper_equal_them_worked_out_whole() -> None:
-    paper = a_paper(9)
-    facts = paper_facts(paper, NAMES)
-    hits = [(), KV.terms, KV.terms[:1], (TermHit("long contexts", "title", ((22, 35),)),),
-            (*KV.terms, TermHit("evicting", "abstract", ((48, 56),)))]
-    topics = [((), ()), (TOPIC.topics, TOPIC.evidence), (("efficient-inference", "llm"), TOPIC.evidence),
-              (("llm",), (TopicReason("llm", (), "cs.CL"),))]
-    others = [{}, {"authors": ("Ada Lovelace",)}, {"trending": True},
-              {"like": Liked(3, "FlashAttention", "liked")}, {"like": Liked(4, "Paged KV", "seed"), "trending": True}]
-    for _ in range(2):  # the second time from the parts kept
-        for terms in hits:
-            for slugs, evidence in topics:
-                for other in others:
-                    reasons = Reasons(terms=terms, topics=slugs, evidence=evidence, **other)  # type: ignore[arg-type]
-                    whole = shown_reasons(facts, reasons, NAMES)
-                    got = digest_paper(paper, Match(9, 1.0, reasons), NAMES)
-                    assert (got.title_spans, got.abstract_spans, got.matched_terms, got.matched_topics, got.why) == (
-                        whole.title_spans, whole.abstract_spans, whole.terms, whole.topics, whole.why)
-                    assert list(got.why) == reason_lines(reasons, NAMES)
 
 
 def test_an_equal_topic_names_mapping_keeps_the_papers_blocks(tmp_path: Path) -> None:
