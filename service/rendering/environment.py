@@ -32,6 +32,12 @@ def wrap(text: str, width: int = 72, indent: int = 0) -> str:
     one_line = " ".join(words)
     if len(one_line) <= width:  # fits: no word would start a new line (most "Why:" lines and headings)
         return one_line
+    return greedy_wrap(words, width, indent)
+
+
+def greedy_wrap(words: list[str], width: int, indent: int) -> str:
+    """WORDS in lines of at most WIDTH characters (a longer word alone on its line), joined with
+    a newline and INDENT spaces."""
     lines: list[str] = []
     line: list[str] = []
     length = -1

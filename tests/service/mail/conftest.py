@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import smtplib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -47,3 +48,17 @@ def proxied_sink(smtp_sink: SmtpSink) -> Iterator[TcpProxy]:
     proxy = TcpProxy(smtp_sink.host, smtp_sink.port)
     yield proxy
     proxy.close()
+
+
+@pytest.fixture
+def writes(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """Every write the client makes on its socket, in order."""
+    seen: list[bytes] = []
+    original = smtplib.SMTP.send
+
+    def send(self: smtplib.SMTP, s: bytes | str) -> None:
+        seen.append(s if isinstance(s, bytes) else s.encode())
+        original(self, s)
+
+    monkeypatch.setattr(smtplib.SMTP, "send", send)
+    return seen

@@ -5,7 +5,6 @@ all gets DATA from then on."""
 
 from __future__ import annotations
 
-import smtplib
 from collections.abc import Iterator
 
 import pytest
@@ -25,20 +24,6 @@ def server() -> Iterator[ChunkingServer]:
     running = ChunkingServer().start()
     yield running
     running.stop()
-
-
-@pytest.fixture
-def writes(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
-    """Every write the client makes on its socket, in order."""
-    seen: list[bytes] = []
-    original = smtplib.SMTP.send
-
-    def send(self: smtplib.SMTP, s: bytes | str) -> None:
-        seen.append(s if isinstance(s, bytes) else s.encode())
-        original(self, s)
-
-    monkeypatch.setattr(smtplib.SMTP, "send", send)
-    return seen
 
 
 @pytest.fixture

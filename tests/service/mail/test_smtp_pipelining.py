@@ -3,7 +3,6 @@ in one write, every refusal is still reported at its stage, and the connection i
 
 from __future__ import annotations
 
-import smtplib
 from collections.abc import Iterator
 
 import pytest
@@ -31,20 +30,6 @@ def pipelining_sink(monkeypatch: pytest.MonkeyPatch) -> Iterator[SmtpSink]:
     sink.start()
     yield sink
     sink.stop()
-
-
-@pytest.fixture
-def writes(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
-    """Every write the client makes on its socket, in order."""
-    seen: list[bytes] = []
-    original = smtplib.SMTP.send
-
-    def send(self: smtplib.SMTP, s: bytes | str) -> None:
-        seen.append(s if isinstance(s, bytes) else s.encode())
-        original(self, s)
-
-    monkeypatch.setattr(smtplib.SMTP, "send", send)
-    return seen
 
 
 def mail_to(composer: Composer, to: str) -> OutgoingMail:

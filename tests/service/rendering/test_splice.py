@@ -17,7 +17,7 @@ from service.rendering.digest import render_digest_plain
 from service.rendering.digest import paper_view
 from service.rendering.digest_splice import build_splicer, frame_shape, paper_shape
 from service.rendering.reader_paper import PaperBlock, ReaderPaper, block_of
-from service.rendering.environment import TEMPLATES_DIR, wrap
+from service.rendering.environment import TEMPLATES_DIR, greedy_wrap, wrap
 from service.rendering.splice import OPEN, Pieces, Recorder, Slot, SplicedTemplate, SpliceError, slot_aware
 from tests.service.rendering.samples import ABSTRACT, DAY, SENDER, spans_of
 
@@ -241,26 +241,11 @@ def test_a_paper_block_shares_only_what_its_unmarked_id_names_and_every_field_is
     assert set(SHARED).isdisjoint(OWN) and {f.name for f in fields(PaperView)} <= set(SHARED) | set(OWN)
 
 
-def greedy_wrap(text: str, width: int, indent: int) -> str:
-    """wrap() without its one-line shortcut: the reference it must equal."""
-    lines: list[str] = []
-    line: list[str] = []
-    length = -1
-    for word in text.split():
-        if line and length + 1 + len(word) > width:
-            lines.append(" ".join(line))
-            line, length = [], -1
-        line.append(word)
-        length += 1 + len(word)
-    if line:
-        lines.append(" ".join(line))
-    return ("\n" + " " * indent).join(lines)
-
-
 def test_wrap_equals_the_greedy_wrap_for_texts_that_fit_and_those_that_do_not() -> None:
     rng = random.Random(12)
     words = ["a", "bb", "quantization", "https://example.org/" + "x" * 70, "日本語", "\n", "  ", "\t"]
     for n in range(3000):
         text = " ".join(rng.choice(words) for _ in range(rng.randint(0, 14)))
         width, indent = rng.choice([(72, 0), (68, 3), (63, 8), (10, 2)])
-        assert wrap(text + " " * (n % 3), width, indent) == greedy_wrap(text + " " * (n % 3), width, indent)
+        padded = text + " " * (n % 3)
+        assert wrap(padded, width, indent) == greedy_wrap(padded.split(), width, indent)
