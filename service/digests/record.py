@@ -177,7 +177,9 @@ class Ledger:
     def _configure(self, driver: Any) -> None:
         """What ``db.ledger_connection`` set on the first connection, set on a new one."""
         if self.postgres:
-            driver.autocommit = True  # sends must not wait for a COMMIT
+            # sends must not wait for a COMMIT; set through SQLAlchemy, which puts the connection
+            # back out of autocommit when it returns to the pool (set on the driver, it stayed so)
+            self.conn.execution_options(isolation_level="AUTOCOMMIT")
             if self.asynchronous:
                 driver.execute("SET synchronous_commit = off")
         elif self.asynchronous:

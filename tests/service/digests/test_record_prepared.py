@@ -74,8 +74,11 @@ def test_a_ledger_whose_connection_was_lost_records_on_the_new_one(pg_settings: 
         ledger.sent(deliveries["ben@example.org"], subscribers["ben@example.org"], matches, "<ben>", FRIDAY_0800)
         assert ledger.conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one() != pid
         assert ledger.conn.exec_driver_sql("SHOW synchronous_commit").scalar_one() == "off"
+        new = ledger.conn.connection.driver_connection
     finally:
         ledger.close()
+    # back in the pool as any other connection: transactions of the sessions that take it can roll back
+    assert new is not None and not new.closed and new.autocommit is False
     with session_scope(pg_settings) as session:  # committed: seen from another session
         assert {m: p for m, p in session.execute(select(Delivery.message_id, Delivery.paper_ids))} == {
             "<ann>": [paper_id], "<ben>": [paper_id]}
