@@ -45,6 +45,11 @@ _CONNECTION_LOST = (smtplib.SMTPServerDisconnected, ConnectionError)
 _UNKNOWN_COMMAND = frozenset({500, 502})
 
 
+class _BdatUnknown(smtplib.SMTPServerDisconnected):
+    """The relay announced CHUNKING but answered BDAT as unknown: nothing was delivered, and the
+    message goes again at once, with DATA, on a new connection."""
+
+
 
 
 class _ServerClosing(smtplib.SMTPServerDisconnected):
@@ -295,7 +300,7 @@ class SmtpBackend:
                     # message as commands. The dialogue is dropped and DATA used from now on.
                     self._chunking = False
                     conn.close()
-                    raise smtplib.SMTPServerDisconnected(f"BDAT refused as unknown: {replies[2][0]}")
+                    raise _BdatUnknown(f"BDAT refused as unknown: {replies[2][0]}")
                 return code, reply, stage
         return replies[2][0], replies[2][1], "BDAT"
 
@@ -339,9 +344,9 @@ class SmtpBackend:
             try:
                 try:
                     reply = self._send_on_connection(envelope_from, to, message_bytes)
-                except _CONNECTION_LOST:
+                except _CONNECTION_LOST as lost:
                     self._drop()
-                    if not reused:
+                    if not reused and not isinstance(lost, _BdatUnknown):
                         raise
                     reply = self._send_on_connection(envelope_from, to, message_bytes)
             except DeliveryError:
